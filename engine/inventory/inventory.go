@@ -1,0 +1,247 @@
+// Package inventory owns the hosts and groups of an inventory file: loading them, working
+// out which groups a host belongs to (children included), and resolving host patterns such
+// as "etcd:!n3" for plays and --limit. Variable values stay as config.Values with their
+// source ranges; merging them per host is package eval's business.
+package inventory
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/kplay-dev/kplay/engine/config"
+)
+
+// Inventory is every host and group of one inventory file.
+type Inventory struct {
+	Path string
+	// Dir is the directory of the inventory file; relative paths in it start there.
+	Dir string
+	// StateDir holds the cluster's state: CA and keys, kubeconfigs, fact cache.
+	StateDir string
+	Vars     config.Values
+	Defaults Defaults
+	Hosts    []*Host
+	Groups   []*Group
+
+	hostByName  map[string]*Host
+	groupByName map[string]*Group
+}
+
+// Defaults are connection settings every host inherits unless it sets its own.
+type Defaults struct {
+	User       string
+	Port       int
+	KeyFiles   []string
+	KnownHosts string
+	Become     bool
+}
+
+// Host is one machine.
+type Host struct {
+	Name       string
+	Address    string
+	Port       int
+	User       string
+	KeyFiles   []string
+	Connection string // "ssh" or "local"
+	Become     bool
+	Vars       config.Values
+	DeclRange  hcl.Range
+	// Groups lists every group the host is in, directly or through children, ordered
+	// as their variables apply: parents before children, then by name. "all" is first.
+	Groups []*Group
+}
+
+// Local reports whether kplay reaches the host without SSH: it is the deploy host.
+func (h *Host) Local() bool { return h.Connection == "local" }
+
+// Group is a named set of hosts and child groups.
+type Group struct {
+	Name      string
+	Hosts     []string
+	Children  []string
+	Vars      config.Values
+	DeclRange hcl.Range
+	depth     int
+}
+
+// Host returns the named host, or nil.
+func (inv *Inventory) Host(name string) *Host { return inv.hostByName[name] }
+
+// Group returns the named group, or nil.
+func (inv *Inventory) Group(name string) *Group { return inv.groupByName[name] }
+
+// GroupHosts returns the hosts of a group and of its children, in inventory order.
+func (inv *Inventory) GroupHosts(name string) []*Host {
+	g := inv.groupByName[name]
+	if g == nil {
+		return nil
+	}
+	var out []*Host
+	for _, h := range inv.Hosts {
+		for _, hg := range h.Groups {
+			if hg == g {
+				out = append(out, h)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// VarNames returns the name of every variable set anywhere in the inventory.
+func (inv *Inventory) VarNames() map[string]bool {
+	names := map[string]bool{}
+	add := func(v config.Values) {
+		for k := range v {
+			names[k] = true
+		}
+	}
+	add(inv.Vars)
+	for _, g := range inv.Groups {
+		add(g.Vars)
+	}
+	for _, h := range inv.Hosts {
+		add(h.Vars)
+	}
+	return names
+}
+
+// resolvePath makes p relative to the inventory's directory.
+func (inv *Inventory) resolvePath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(inv.Dir, p)
+}
+
+// link computes each host's groups, checking that every name refers to something and that
+// children have no cycle.
+func (inv *Inventory) link() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	all := inv.groupByName["all"]
+	for _, g := range inv.Groups {
+		for _, c := range g.Children {
+			if inv.groupByName[c] == nil {
+				diags = append(diags, unknownRef("group", c, g.DeclRange, groupNames(inv)))
+			}
+		}
+		for _, h := range g.Hosts {
+			if inv.hostByName[h] == nil {
+				diags = append(diags, unknownRef("host", h, g.DeclRange, hostNames(inv)))
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, g := range inv.Groups {
+		if cycle := inv.findCycle(g, nil); cycle != nil {
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Cycle in group children",
+				Detail:   fmt.Sprintf("Groups contain each other: %v. A group cannot be its own descendant.", cycle),
+				Subject:  g.DeclRange.Ptr(),
+			}}
+		}
+	}
+	for _, g := range inv.Groups {
+		inv.depthOf(g)
+	}
+	for _, h := range inv.Hosts {
+		member := map[*Group]bool{all: true}
+		for _, g := range inv.Groups {
+			if contains(g.Hosts, h.Name) {
+				inv.markParents(g, member)
+			}
+		}
+		for g := range member {
+			h.Groups = append(h.Groups, g)
+		}
+		sort.Slice(h.Groups, func(i, j int) bool {
+			a, b := h.Groups[i], h.Groups[j]
+			if a.depth != b.depth {
+				return a.depth < b.depth
+			}
+			return a.Name < b.Name
+		})
+	}
+	return nil
+}
+
+// markParents marks g and every group that has g as a descendant.
+func (inv *Inventory) markParents(g *Group, member map[*Group]bool) {
+	if member[g] && g.Name != "all" {
+		return
+	}
+	member[g] = true
+	for _, p := range inv.Groups {
+		if contains(p.Children, g.Name) {
+			inv.markParents(p, member)
+		}
+	}
+}
+
+// depthOf is how deep g sits below "all": a group nobody lists as a child is 1 deep, a child
+// one more than its deepest parent. Children have no cycle when this runs.
+func (inv *Inventory) depthOf(g *Group) int {
+	if g.Name == "all" {
+		return 0
+	}
+	if g.depth > 0 {
+		return g.depth
+	}
+	d := 1
+	for _, p := range inv.Groups {
+		if p.Name != "all" && contains(p.Children, g.Name) {
+			d = max(d, inv.depthOf(p)+1)
+		}
+	}
+	g.depth = d
+	return d
+}
+
+func (inv *Inventory) findCycle(g *Group, path []string) []string {
+	for i, p := range path {
+		if p == g.Name {
+			return append(path[i:], g.Name)
+		}
+	}
+	path = append(path, g.Name)
+	for _, c := range g.Children {
+		if cycle := inv.findCycle(inv.groupByName[c], path); cycle != nil {
+			return cycle
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func groupNames(inv *Inventory) []string {
+	var out []string
+	for _, g := range inv.Groups {
+		out = append(out, g.Name)
+	}
+	return out
+}
+
+func hostNames(inv *Inventory) []string {
+	var out []string
+	for _, h := range inv.Hosts {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+func suggest(name string, candidates []string) string { return config.NameSuggestion(name, candidates) }
