@@ -1,0 +1,203 @@
+package modules
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kplay-dev/kplay/engine/eval/funcs"
+)
+
+// source is content to put on a host: bytes in memory, or a file on the deploy host.
+type source struct {
+	data []byte
+	open func() (io.ReadCloser, error)
+	sum  string
+	size int64
+}
+
+func bytesSource(b []byte) *source {
+	sum := sha256.Sum256(b)
+	return &source{data: b, sum: hex.EncodeToString(sum[:]), size: int64(len(b)),
+		open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
+}
+
+// hashCache remembers the checksums of deploy-host files by path, size and modification
+// time, so a re-run does not read hundreds of megabytes of binaries again per host.
+var hashCache sync.Map
+
+type hashKey struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
+func fileSource(path string) (*source, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	key := hashKey{path, st.Size(), st.ModTime().UnixNano()}
+	src := &source{size: st.Size(), open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	if sum, ok := hashCache.Load(key); ok {
+		src.sum = sum.(string)
+		return src, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	src.sum = hex.EncodeToString(h.Sum(nil))
+	hashCache.Store(key, src.sum)
+	return src, nil
+}
+
+func fsSource(fsys fs.FS, name string) (*source, error) {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	return bytesSource(b), nil
+}
+
+// remoteState is one probe of the destination: its checksum, mode, owner and group, and
+// whether its directory exists, in one round trip.
+type remoteState struct {
+	exists, dirOK       bool
+	sum, mode, owner, grp string
+}
+
+const probeScript = `if [ -f "$P" ]; then
+  echo "exists $(sha256sum < "$P" | cut -c1-64) $(stat -c '%a %U %G' "$P")"
+elif [ -e "$P" ]; then echo "notfile"
+else echo "absent"; fi
+[ -d "$(dirname -- "$P")" ] && echo dirok
+`
+
+func probe(ctx context.Context, t *Target, path string) (*remoteState, error) {
+	res, err := t.Run(ctx, "P="+funcs.ShellQuote(path)+"; "+probeScript, nil)
+	if err != nil {
+		return nil, err
+	}
+	st := &remoteState{}
+	for _, line := range strings.Split(string(res.Stdout), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 5 && f[0] == "exists":
+			st.exists, st.sum, st.mode, st.owner, st.grp = true, f[1], f[2], f[3], f[4]
+		case len(f) == 1 && f[0] == "notfile":
+			return nil, fmt.Errorf("%s exists and is not a regular file", path)
+		case len(f) == 1 && f[0] == "dirok":
+			st.dirOK = true
+		}
+	}
+	return st, nil
+}
+
+// maxDiff is the largest file whose content a diff shows.
+const maxDiff = 256 << 10
+
+// put makes path on the target hold src with the given mode, owner and group. The upload
+// is skipped when the checksums match; attributes are fixed separately.
+func put(ctx context.Context, c *Call, path string, src *source, mode uint32, owner, group string) (*Result, error) {
+	st, err := probe(ctx, c.Target, path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.dirOK {
+		return nil, fmt.Errorf("directory of %s does not exist: create it first with a file task", path)
+	}
+	r := &Result{}
+	if !st.exists || st.sum != src.sum {
+		r.Changed = true
+		r.Msg = "content changed"
+		if !st.exists {
+			r.Msg = "created"
+		}
+		if c.Diff {
+			r.Diffs = append(r.Diffs, fileDiff(ctx, c, path, st.exists, src))
+		}
+		if !c.Check {
+			if err := upload(ctx, c.Target, path, src, mode); err != nil {
+				return nil, err
+			}
+			st.mode = statMode(mode)
+		}
+	}
+	attrs := map[string]string{"P": path, "MODE": "", "OWNER": owner, "GROUP": group}
+	if st.exists && st.mode != statMode(mode) {
+		attrs["MODE"] = statMode(mode)
+	}
+	if attrs["MODE"] != "" || (owner != "" && owner != st.owner) || (group != "" && group != st.grp) {
+		if !(c.Check && !st.exists) {
+			sr, err := runScript(ctx, c, attrs, attrScript)
+			if err != nil {
+				return nil, err
+			}
+			r.Changed = r.Changed || sr.changed
+			if r.Msg == "" {
+				r.Msg = strings.Join(sr.msgs, "; ")
+			}
+		}
+	}
+	r.Data = map[string]cty.Value{"checksum": cty.StringVal(src.sum)}
+	return r, nil
+}
+
+func upload(ctx context.Context, t *Target, path string, src *source, mode uint32) error {
+	rc, err := src.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return t.WriteFile(ctx, path, rc, fs.FileMode(mode))
+}
+
+func fileDiff(ctx context.Context, c *Call, path string, exists bool, src *source) Diff {
+	d := Diff{Path: path}
+	if src.size > maxDiff {
+		d.Note = fmt.Sprintf("content differs (%d bytes, too large to show)", src.size)
+		return d
+	}
+	after := src.data
+	if after == nil {
+		rc, err := src.open()
+		if err == nil {
+			after, _ = io.ReadAll(rc)
+			rc.Close()
+		}
+	}
+	var before []byte
+	if exists {
+		b, err := c.Target.ReadFile(ctx, path, maxDiff)
+		if err != nil {
+			d.Note = "content differs (current file could not be read: " + err.Error() + ")"
+			return d
+		}
+		before = b
+	}
+	if !utf8.Valid(before) || !utf8.Valid(after) || bytes.IndexByte(after, 0) >= 0 {
+		d.Note = "binary content differs"
+		return d
+	}
+	d.Before, d.After = c.Redact(string(before)), c.Redact(string(after))
+	return d
+}

@@ -1,0 +1,213 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/kplay-dev/kplay/engine/config"
+	"github.com/kplay-dev/kplay/engine/connection"
+	"github.com/kplay-dev/kplay/engine/facts"
+	"github.com/kplay-dev/kplay/engine/inventory"
+	"github.com/kplay-dev/kplay/engine/output"
+)
+
+func (r *Runner) runPlay(ctx context.Context, p *config.Play, limit map[*inventory.Host]bool) error {
+	all, err := r.Inv.Resolve(p.Hosts)
+	if err != nil {
+		return err
+	}
+	var hosts []*inventory.Host
+	for _, h := range all {
+		if (limit == nil || limit[h]) && !r.state(h).out() {
+			hosts = append(hosts, h)
+		}
+	}
+	r.Sink.Emit(output.PlayStart{Name: p.Name, Hosts: hostNames(hosts)})
+	if len(hosts) == 0 {
+		r.Sink.Emit(output.Warning{Msg: "no hosts left to run on; play skipped"})
+		return nil
+	}
+	if p.GatherFacts {
+		hosts = r.gatherFacts(ctx, p, hosts)
+	}
+	r.loadPending(p, hosts)
+	for _, t := range p.AllTasks() {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !r.Opts.Tags.Selects(p, t) {
+			continue
+		}
+		hosts = r.alive(hosts)
+		if len(hosts) == 0 {
+			break
+		}
+		r.runTask(ctx, p, t, hosts)
+		if p.AnyErrorsFatal && len(r.alive(hosts)) < len(hosts) {
+			r.Sink.Emit(output.Warning{Msg: "any_errors_fatal: a host failed, the play stops"})
+			return nil
+		}
+	}
+	r.runHandlers(ctx, p, r.alive(hosts))
+	return nil
+}
+
+func (r *Runner) alive(hosts []*inventory.Host) []*inventory.Host {
+	var out []*inventory.Host
+	for _, h := range hosts {
+		if !r.state(h).out() {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// gatherFacts connects to every host and loads its facts, from the cache when fresh. A
+// host that cannot be reached is reported and leaves the run.
+func (r *Runner) gatherFacts(ctx context.Context, p *config.Play, hosts []*inventory.Host) []*inventory.Host {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, r.Opts.Forks)
+	var mu sync.Mutex
+	var failed []output.HostResult
+	for _, h := range hosts {
+		if r.Env.Facts(h.Name).LengthInt() > 0 {
+			continue // gathered by an earlier play of this run
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := r.factsFor(ctx, h); err != nil {
+				st := r.state(h)
+				status := output.StatusFailed
+				if connection.IsUnreachable(err) {
+					st.unreachable, status = true, output.StatusUnreachable
+					st.counts.Unreachable++
+				} else {
+					st.failed = true
+					st.counts.Failed++
+				}
+				mu.Lock()
+				failed = append(failed, output.HostResult{Play: p.Name, Task: "gather facts", Host: h.Name, Status: status, Msg: err.Error()})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(failed) > 0 {
+		r.Sink.Emit(output.TaskStart{Play: p.Name, Name: "gather facts"})
+		for _, f := range failed {
+			r.Sink.Emit(f)
+		}
+	}
+	return r.alive(hosts)
+}
+
+func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) error {
+	if f, age := r.cache.Load(h.Name, h.Address); f != nil {
+		r.Log.Debug("facts from cache", "host", h.Name, "age", age)
+		// The connection is still opened now, so an unreachable host is found at the
+		// start of the play rather than in the middle of it.
+		if _, err := r.conn(ctx, h); err != nil {
+			return asUnreachable(h, err)
+		}
+		return r.setFacts(h, f)
+	}
+	t, err := r.target(ctx, h, false)
+	if err != nil {
+		return err
+	}
+	f, err := facts.Gather(ctx, t.Conn)
+	if err != nil {
+		return err
+	}
+	if err := r.cache.Store(h.Name, h.Address, f); err != nil {
+		r.Log.Warn("storing facts", "host", h.Name, "err", err)
+	}
+	return r.setFacts(h, f)
+}
+
+func (r *Runner) setFacts(h *inventory.Host, f *facts.Facts) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	ty, err := ctyjson.ImpliedType(b)
+	if err != nil {
+		return err
+	}
+	v, err := ctyjson.Unmarshal(b, ty)
+	if err != nil {
+		return err
+	}
+	r.Env.SetFacts(h.Name, v)
+	return nil
+}
+
+func asUnreachable(h *inventory.Host, err error) error {
+	if connection.IsUnreachable(err) {
+		return err
+	}
+	return &connection.UnreachableError{Host: h.Name, Err: err}
+}
+
+// loadPending marks handlers that an earlier run notified but never ran.
+func (r *Runner) loadPending(p *config.Play, hosts []*inventory.Host) {
+	handlers := map[string]bool{}
+	for _, h := range p.AllHandlers() {
+		handlers[h.FullName()] = true
+	}
+	for _, h := range hosts {
+		st := r.state(h)
+		for _, name := range r.pending.load(h.Name) {
+			if handlers[name] && !st.notified[name] {
+				st.notified[name] = true
+				r.Sink.Emit(output.Warning{Host: h.Name, Msg: "handler " + name + " was notified by an earlier run that did not finish; it will run"})
+			}
+		}
+	}
+}
+
+// runHandlers runs each notified handler, in definition order, on the hosts that notified it.
+func (r *Runner) runHandlers(ctx context.Context, p *config.Play, hosts []*inventory.Host) {
+	for _, hd := range p.AllHandlers() {
+		if ctx.Err() != nil {
+			return
+		}
+		var targets []*inventory.Host
+		for _, h := range r.alive(hosts) {
+			if r.state(h).notified[hd.FullName()] {
+				targets = append(targets, h)
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		r.runTask(ctx, p, hd, targets)
+		for _, h := range targets {
+			st := r.state(h)
+			if st.out() || r.Opts.Check {
+				continue
+			}
+			delete(st.notified, hd.FullName())
+			if err := r.pending.save(h.Name, st.notified); err != nil {
+				r.Sink.Emit(output.Warning{Host: h.Name, Msg: "could not update pending handlers: " + err.Error()})
+			}
+		}
+	}
+}
+
+func hostNames(hosts []*inventory.Host) []string {
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		out[i] = h.Name
+	}
+	return out
+}
+
+var _ = cty.NilVal

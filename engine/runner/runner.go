@@ -1,0 +1,228 @@
+// Package runner runs plays: it resolves each play's hosts, connects and gathers facts,
+// then runs each task on every host of the play in parallel under a fork limit before the
+// next task starts (the linear strategy). A host that fails or cannot be reached leaves the
+// run; the others go on. Handlers notified by a change run at the end of the play, and a
+// notification not yet handled is kept on disk so the next run still handles it.
+//
+// The runner owns the policy around modules: conditions, loops, retries, become, check
+// mode, redaction, timeouts. It reports through an output.Sink and never prints.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kplay-dev/kplay/engine/config"
+	"github.com/kplay-dev/kplay/engine/connection"
+	"github.com/kplay-dev/kplay/engine/eval"
+	"github.com/kplay-dev/kplay/engine/facts"
+	"github.com/kplay-dev/kplay/engine/inventory"
+	"github.com/kplay-dev/kplay/engine/modules"
+	"github.com/kplay-dev/kplay/engine/output"
+)
+
+// Options are the settings of one run.
+type Options struct {
+	Forks int
+	Check bool
+	Diff  bool
+	Tags  Tags
+	// Limit is a host pattern every play's hosts are narrowed to; empty means no limit.
+	Limit string
+	// FactTTL is how long cached facts are trusted.
+	FactTTL    time.Duration
+	FlushCache bool
+}
+
+// Dialer opens a connection to a host.
+type Dialer func(ctx context.Context, h *inventory.Host) (connection.Conn, error)
+
+// Runner runs one playbook once. Make a new one per run.
+type Runner struct {
+	Playbook *config.Playbook
+	Loader   *config.Loader
+	Inv      *inventory.Inventory
+	Env      *eval.Env
+	Opts     Options
+	Sink     output.Sink
+	Dial     Dialer
+	Log      *slog.Logger
+
+	mu    sync.Mutex
+	hosts map[string]*hostState
+	conns map[string]*hostConn
+	// uploaded counts bytes written to hosts.
+	uploaded countingBytes
+	cache    *facts.Cache
+	pending  *pendingStore
+}
+
+type hostConn struct {
+	once  sync.Once
+	conn  connection.Conn
+	err   error
+	probe modules.Probe
+}
+
+// Result is what a run came to.
+type Result struct {
+	Recap output.Recap
+}
+
+// Failed reports whether any host failed.
+func (r *Result) Failed() bool { return r.any(func(c output.Counts) bool { return c.Failed > 0 }) }
+
+// Unreachable reports whether any host could not be reached.
+func (r *Result) Unreachable() bool {
+	return r.any(func(c output.Counts) bool { return c.Unreachable > 0 })
+}
+
+func (r *Result) any(f func(output.Counts) bool) bool {
+	for _, c := range r.Recap.Counts {
+		if f(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// Run runs every play. The error is for a run that could not start (a bad --limit); what
+// happened on hosts is in the Result.
+func (r *Runner) Run(ctx context.Context) (*Result, error) {
+	start := time.Now()
+	r.setup()
+	limit, err := r.limitHosts()
+	if err != nil {
+		return nil, err
+	}
+	if r.Opts.FlushCache {
+		if err := r.cache.Flush(); err != nil {
+			return nil, fmt.Errorf("flushing the fact cache: %w", err)
+		}
+	}
+	for _, p := range r.Playbook.Plays {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := r.runPlay(ctx, p, limit); err != nil {
+			return nil, err
+		}
+	}
+	r.closeConns()
+	recap := r.recap(time.Since(start), ctx.Err() != nil)
+	r.Sink.Emit(recap)
+	return &Result{Recap: recap}, nil
+}
+
+func (r *Runner) setup() {
+	if r.Opts.Forks <= 0 {
+		r.Opts.Forks = 10
+	}
+	if r.Opts.FactTTL == 0 {
+		r.Opts.FactTTL = 2 * time.Hour
+	}
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	r.hosts = map[string]*hostState{}
+	r.conns = map[string]*hostConn{}
+	r.cache = &facts.Cache{Dir: r.Inv.StateDir + "/facts", TTL: r.Opts.FactTTL}
+	r.pending = &pendingStore{dir: r.Inv.StateDir + "/pending-handlers"}
+}
+
+func (r *Runner) limitHosts() (map[*inventory.Host]bool, error) {
+	if r.Opts.Limit == "" {
+		return nil, nil
+	}
+	hosts, err := r.Inv.Resolve(r.Opts.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("--limit: %w", err)
+	}
+	set := map[*inventory.Host]bool{}
+	for _, h := range hosts {
+		set[h] = true
+	}
+	return set, nil
+}
+
+// state returns the run's record of a host, making it on first use.
+func (r *Runner) state(h *inventory.Host) *hostState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.hosts[h.Name]
+	if st == nil {
+		st = &hostState{host: h, registered: map[string]cty.Value{}, notified: map[string]bool{}}
+		r.hosts[h.Name] = st
+	}
+	return st
+}
+
+// conn returns the host's connection, dialing it once for the whole run.
+func (r *Runner) conn(ctx context.Context, h *inventory.Host) (*hostConn, error) {
+	r.mu.Lock()
+	hc := r.conns[h.Name]
+	if hc == nil {
+		hc = &hostConn{}
+		r.conns[h.Name] = hc
+	}
+	r.mu.Unlock()
+	hc.once.Do(func() {
+		start := time.Now()
+		c, err := r.Dial(ctx, h)
+		hc.conn, hc.err = c, err
+		if c != nil {
+			hc.conn = &countingConn{Conn: c, n: &r.uploaded}
+		}
+		r.Log.Debug("dial", "host", h.Name, "address", h.Address, "took", time.Since(start), "err", err)
+	})
+	return hc, hc.err
+}
+
+func (r *Runner) target(ctx context.Context, h *inventory.Host, become bool) (*modules.Target, error) {
+	hc, err := r.conn(ctx, h)
+	if err != nil {
+		if !connection.IsUnreachable(err) {
+			err = &connection.UnreachableError{Host: h.Name, Err: err}
+		}
+		return nil, err
+	}
+	t := modules.NewTarget(h.Name, hc.conn, h.Local(), h.User, &hc.probe)
+	return t.WithBecome(become), nil
+}
+
+func (r *Runner) closeConns() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, hc := range r.conns {
+		if hc.conn != nil {
+			hc.conn.Close()
+		}
+	}
+}
+
+func (r *Runner) recap(d time.Duration, interrupted bool) output.Recap {
+	rc := output.Recap{Counts: map[string]output.Counts{}, Duration: d, Interrupted: interrupted,
+		Transferred: r.uploaded.load()}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, st := range r.hosts {
+		rc.Hosts = append(rc.Hosts, name)
+		rc.Counts[name] = st.counts
+		if interrupted && st.lastTask != "" && st.inFlight {
+			if rc.InFlight == nil {
+				rc.InFlight = map[string]string{}
+			}
+			rc.InFlight[name] = st.lastTask
+		}
+	}
+	return rc
+}
+
+// errInterrupted marks a host result cut short by cancellation.
+var errInterrupted = errors.New("interrupted")
