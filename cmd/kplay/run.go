@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kplay-dev/kplay/engine/connection"
+	"github.com/kplay-dev/kplay/engine/connection/local"
+	"github.com/kplay-dev/kplay/engine/connection/ssh"
+	"github.com/kplay-dev/kplay/engine/eval"
+	"github.com/kplay-dev/kplay/engine/inventory"
+	"github.com/kplay-dev/kplay/engine/output"
+	"github.com/kplay-dev/kplay/engine/runner"
+)
+
+type runFlags struct {
+	loadFlags
+	tags, skipTags []string
+	limit          string
+	forks          int
+	check, diff    bool
+	verbose        int
+	acceptNew      bool
+	knownHosts     string
+	flushCache     bool
+	factTTL        time.Duration
+	outputFormat   string
+	logFile        string
+	connectTimeout time.Duration
+	interruptWait  time.Duration
+}
+
+func newRunCmd() *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run PLAYBOOK -i INVENTORY",
+		Short: "Run a playbook against an inventory",
+		Args:  cobra.ExactArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return runPlaybook(cmd, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.inventory, "inventory", "i", "", "inventory file (hosts.hcl)")
+	fl.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "set a variable, name=value (highest precedence; repeatable)")
+	fl.StringSliceVarP(&f.tags, "tags", "t", nil, "run only tasks with these tags")
+	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with these tags")
+	fl.StringVarP(&f.limit, "limit", "l", "", "narrow every play to hosts matching this pattern")
+	fl.IntVarP(&f.forks, "forks", "f", 20, "hosts worked on in parallel")
+	fl.BoolVarP(&f.check, "check", "C", false, "predict changes without making them")
+	fl.BoolVarP(&f.diff, "diff", "D", false, "show file changes as unified diffs")
+	fl.CountVarP(&f.verbose, "verbose", "v", "show commands and output (-vv timings, -vvv debug log)")
+	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "record the key of a host known_hosts does not list yet, instead of refusing it")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file (default: the inventory's, else ~/.ssh/known_hosts)")
+	fl.BoolVar(&f.flushCache, "flush-cache", false, "forget cached facts and gather them again")
+	fl.DurationVar(&f.factTTL, "fact-ttl", 2*time.Hour, "how long cached facts are trusted")
+	fl.StringVarP(&f.outputFormat, "output", "o", "human", "output format: human or json")
+	fl.StringVar(&f.logFile, "log-file", "", "write a developer log (log/slog JSON) to this file")
+	fl.DurationVar(&f.connectTimeout, "timeout", 10*time.Second, "SSH connect and handshake timeout")
+	fl.DurationVar(&f.interruptWait, "interrupt-wait", 10*time.Second, "after Ctrl-C, how long to wait for commands in flight")
+	return cmd
+}
+
+func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
+	out := cmd.OutOrStdout()
+	if f.outputFormat != "human" && f.outputFormat != "json" {
+		return &exitError{code: exitBadOptions, msg: fmt.Sprintf("--output is human or json, not %q", f.outputFormat)}
+	}
+	p, err := load(cmd.ErrOrStderr(), path, f.loadFlags)
+	if err != nil {
+		return err
+	}
+	tags := runner.Tags{Only: f.tags, Skip: f.skipTags}
+	if err := tags.Check(p.playbook); err != nil {
+		return &exitError{code: exitBadOptions, msg: err.Error()}
+	}
+	logger, closeLog, err := openLog(f.logFile, f.verbose)
+	if err != nil {
+		return &exitError{code: exitBadOptions, msg: err.Error()}
+	}
+	defer closeLog()
+
+	r := &runner.Runner{
+		Playbook: p.playbook, Loader: p.loader, Inv: p.inv, Log: logger,
+		Env: eval.NewEnv(p.inv, p.extra, p.pins, kplayObject(p, f.check, f.diff), filepath.Dir(path)),
+		Opts: runner.Options{
+			Forks: f.forks, Check: f.check, Diff: f.diff, Tags: tags, Limit: f.limit,
+			FactTTL: f.factTTL, FlushCache: f.flushCache,
+		},
+		Sink: sink(out, f),
+		Dial: dialer(p.inv, f),
+	}
+	return execute(r, f.interruptWait)
+}
+
+// execute runs r, turning the first Ctrl-C into a cancellation that in-flight commands get
+// a bounded time to honor, and a second into an immediate exit.
+func execute(r *runner.Runner, wait time.Duration) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	type done struct {
+		res *runner.Result
+		err error
+	}
+	finished := make(chan done, 1)
+	go func() {
+		res, err := r.Run(ctx)
+		finished <- done{res, err}
+	}()
+	var d done
+	select {
+	case d = <-finished:
+	case <-sigs:
+		cancel()
+		fmt.Fprintln(os.Stderr, "\nkplay: interrupted; waiting for commands in flight (Ctrl-C again to quit now)")
+		select {
+		case d = <-finished:
+		case <-sigs:
+			return &exitError{code: exitInterrupted, msg: "interrupted twice; hosts may be mid-task"}
+		case <-time.After(wait):
+			return &exitError{code: exitInterrupted, msg: fmt.Sprintf("commands still running after %s; gave up waiting", wait)}
+		}
+	}
+	if d.err != nil {
+		return &exitError{code: exitBadOptions, msg: d.err.Error()}
+	}
+	switch {
+	case d.res.Recap.Interrupted:
+		return &exitError{code: exitInterrupted}
+	case d.res.Failed():
+		return &exitError{code: exitFailed}
+	case d.res.Unreachable():
+		return &exitError{code: exitUnreachable}
+	}
+	return nil
+}
+
+func sink(w io.Writer, f *runFlags) output.Sink {
+	if f.outputFormat == "json" {
+		return output.NewJSON(w)
+	}
+	return output.NewHuman(w, f.verbose, f.diff, !colorOn(w))
+}
+
+func kplayObject(p *project, check, diff bool) map[string]cty.Value {
+	pbDir, _ := filepath.Abs(filepath.Dir(p.playbook.Path))
+	return map[string]cty.Value{
+		"state_dir":     cty.StringVal(p.inv.StateDir),
+		"playbook_dir":  cty.StringVal(pbDir),
+		"inventory_dir": cty.StringVal(p.inv.Dir),
+		"check_mode":    cty.BoolVal(check),
+		"diff_mode":     cty.BoolVal(diff),
+	}
+}
+
+// dialer connects to hosts as the inventory says: the deploy host locally, the others
+// over SSH with host keys checked.
+func dialer(inv *inventory.Inventory, f *runFlags) runner.Dialer {
+	knownHosts := f.knownHosts
+	if knownHosts == "" {
+		knownHosts = inv.Defaults.KnownHosts
+	}
+	return func(ctx context.Context, h *inventory.Host) (connection.Conn, error) {
+		if h.Local() {
+			return local.New(), nil
+		}
+		return ssh.Dial(ctx, ssh.Config{
+			Host: h.Name, Address: h.Address, Port: h.Port, User: h.User,
+			KeyFiles: h.KeyFiles, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "",
+			KnownHostsFile: knownHosts, AcceptNewHostKeys: f.acceptNew,
+			ConnectTimeout: f.connectTimeout, KeepAlive: 15 * time.Second,
+		})
+	}
+}
+
+func openLog(path string, verbose int) (*slog.Logger, func(), error) {
+	if path == "" {
+		return slog.New(slog.DiscardHandler), func() {}, nil
+	}
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--log-file: %w", err)
+	}
+	level := slog.LevelInfo
+	if verbose >= 3 {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewJSONHandler(fh, &slog.HandlerOptions{Level: level})), func() { fh.Close() }, nil
+}
