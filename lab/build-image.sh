@@ -65,7 +65,7 @@ unmount_under "$N"
 rm -rf --one-file-system "$N"
 
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,iputils-ping,procps,kmod,ca-certificates,curl,netbase,iptables,ipset,conntrack,socat,ebtables,ethtool,libseccomp2,python3 \
+  --include=systemd,systemd-sysv,dbus,openssh-server,openssh-sftp-server,sudo,iproute2,iputils-ping,procps,kmod,ca-certificates,curl,netbase,iptables,ipset,conntrack,socat,ebtables,ethtool,libseccomp2,python3 \
   bookworm "$N" "$APT_MIRROR"
 unmount_under "$N"
 

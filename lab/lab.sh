@@ -353,5 +353,17 @@ case "${1:-}" in
     # shellcheck disable=SC2046 # the options are words by design
     exec ssh $(ssh_opts) -- "$addr" "$@"
     ;;
-  *) echo "usage: $0 up [N] | down | status | exec HOST CMD... | ssh-opts" >&2; exit 2 ;;
+  console)
+    # Runs a command inside nK without ssh (through the host's own PID 1), for tests that
+    # stop or break sshd itself.
+    [ $# -ge 3 ] || { echo "usage: $0 console HOST CMD..." >&2; exit 2; }
+    n=$2; shift 2
+    leader=""
+    for p in $(nspawn_pids "$LAB/hosts/$n/cgroups"); do
+      leader=$(cat /proc/"$p"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)
+    done
+    [ -n "$leader" ] || { echo "lab: $n is not running" >&2; exit 1; }
+    exec nsenter -t "$leader" -m -u -i -n -p -- "$@"
+    ;;
+  *) echo "usage: $0 up [N] | down | status | exec HOST CMD... | console HOST CMD... | ssh-opts" >&2; exit 2 ;;
 esac

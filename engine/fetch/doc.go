@@ -1,7 +1,7 @@
 // Package fetch owns getting artifacts onto the deploy host: downloading a file whose sha256
-// is pinned, and unpacking an archive into a directory. Which artifacts, versions and URLs
-// make up a cluster is the roles' business; copying from the stage to the nodes belongs to
-// the modules.
+// or sha512 is pinned, and unpacking an archive into a directory. Which artifacts, versions
+// and URLs make up a cluster is the roles' business; copying from the stage to the nodes
+// belongs to the modules.
 //
 // Both operations are idempotent and have a check mode that decides without touching the
 // network or the disk. A failure never leaves a half-written result: the previous file or

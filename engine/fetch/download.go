@@ -25,9 +25,10 @@ const (
 type Request struct {
 	// URL is an http, https or file URL, after any mirror rewriting (see RewriteURL).
 	URL string
-	// SHA256 is the expected checksum in hex. It is mandatory: kplay never installs a file it
-	// cannot verify.
+	// SHA256 and SHA512 are the expected checksum in hex. Exactly one must be set: kplay
+	// never installs a file it cannot verify, and some upstreams publish only sha512.
 	SHA256 string
+	SHA512 string
 	// Dest is the path of the file to create or replace; its directory is created if needed.
 	Dest string
 	// Mode defaults to 0644.
@@ -39,21 +40,24 @@ type Request struct {
 
 // ChecksumError reports a download whose content is not what was pinned.
 type ChecksumError struct {
-	URL      string
-	Expected string
-	Actual   string
+	URL string
+	// Algorithm is "sha256" or "sha512", whichever the request pinned; Expected and Actual
+	// are hex digests of that algorithm.
+	Algorithm string
+	Expected  string
+	Actual    string
 }
 
 func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("download %s: checksum mismatch: expected sha256 %s, got %s",
-		e.URL, e.Expected, e.Actual)
+	return fmt.Sprintf("download %s: checksum mismatch: expected %s %s, got %s",
+		e.URL, e.Algorithm, e.Expected, e.Actual)
 }
 
-// Download makes req.Dest hold the file at req.URL, verified against req.SHA256. A Dest that
-// already has the right checksum is left alone without any network access (at most its mode
-// is corrected). Otherwise the
-// file is downloaded with go-getter into a temporary file beside Dest, verified, and renamed
-// over Dest; on any failure Dest is unchanged and the temporary file removed.
+// Download makes req.Dest hold the file at req.URL, verified against req.SHA256 or
+// req.SHA512. A Dest that already has the right checksum is left alone without any network
+// access (at most its mode is corrected). Otherwise the file is downloaded with go-getter
+// into a temporary file beside Dest, verified, and renamed over Dest; on any failure Dest is
+// unchanged and the temporary file removed.
 //
 // In check mode Download only compares the checksum of Dest and never uses the network.
 func Download(ctx context.Context, req Request, check bool) (Decision, error) {
@@ -61,11 +65,11 @@ func Download(ctx context.Context, req Request, check bool) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	have, exists, err := fileSHA256(req.Dest)
+	have, exists, err := fileDigest(req.Dest, want.algorithm)
 	if err != nil {
 		return Decision{}, fmt.Errorf("download %s: %w", src.Redacted(), err)
 	}
-	if exists && have == want {
+	if exists && have == want.hex {
 		d, err := ensureMode(req.Dest, req.Mode, check)
 		if err != nil {
 			return Decision{}, fmt.Errorf("download %s: %w", src.Redacted(), err)
@@ -74,7 +78,7 @@ func Download(ctx context.Context, req Request, check bool) (Decision, error) {
 	}
 	d := Decision{Changed: true, Reason: "missing"}
 	if exists {
-		d.Reason = "checksum differs: have sha256 " + have
+		d.Reason = "checksum differs: have " + want.name + " " + have
 	}
 	if check {
 		return d, nil
@@ -86,20 +90,20 @@ func Download(ctx context.Context, req Request, check bool) (Decision, error) {
 }
 
 // validate rejects anything before it could reach the network.
-func validate(req *Request) (sum string, src *url.URL, err error) {
+func validate(req *Request) (sum checksum, src *url.URL, err error) {
 	if req.Mode == 0 {
 		req.Mode = defaultFileMode
 	}
 	if req.Dest == "" {
-		return "", nil, fmt.Errorf("download %s: destination is missing", req.URL)
+		return checksum{}, nil, fmt.Errorf("download %s: destination is missing", req.URL)
 	}
 	src, err = parseSourceURL(req.URL)
 	if err != nil {
-		return "", nil, err
+		return checksum{}, nil, err
 	}
-	sum, err = parseSHA256(req.SHA256)
+	sum, err = parseChecksum(req.SHA256, req.SHA512)
 	if err != nil {
-		return "", nil, fmt.Errorf("download %s: %w", src.Redacted(), err)
+		return checksum{}, nil, fmt.Errorf("download %s: %w", src.Redacted(), err)
 	}
 	return sum, src, nil
 }
@@ -131,7 +135,7 @@ func parseSourceURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func download(ctx context.Context, req Request, src *url.URL, want string) (err error) {
+func download(ctx context.Context, req Request, src *url.URL, want checksum) (err error) {
 	name := src.Redacted()
 	tmp, err := createTemp(req.Dest)
 	if err != nil {
@@ -148,12 +152,12 @@ func download(ctx context.Context, req Request, src *url.URL, want string) (err 
 	}
 	// go-getter verified the checksum already; checking again here guards the rename
 	// against a getter that skips verification in some path.
-	got, _, err := fileSHA256(tmp)
+	got, _, err := fileDigest(tmp, want.algorithm)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", name, err)
 	}
-	if got != want {
-		return &ChecksumError{URL: name, Expected: want, Actual: got}
+	if got != want.hex {
+		return &ChecksumError{URL: name, Algorithm: want.name, Expected: want.hex, Actual: got}
 	}
 	if err := os.Chmod(tmp, req.Mode.Perm()); err != nil {
 		return fmt.Errorf("download %s: %w", name, err)
@@ -177,10 +181,10 @@ func createTemp(dest string) (string, error) {
 }
 
 // get runs go-getter for one file into tmp and translates its checksum error into ours.
-func get(ctx context.Context, req Request, src *url.URL, want, tmp string) error {
+func get(ctx context.Context, req Request, src *url.URL, want checksum, tmp string) error {
 	withSum := *src
 	q := withSum.Query()
-	q.Set("checksum", "sha256:"+want)
+	q.Set("checksum", want.String())
 	withSum.RawQuery = q.Encode()
 
 	_, err := newClient(req.MaxBytes).Get(ctx, &getter.Request{
@@ -194,7 +198,9 @@ func get(ctx context.Context, req Request, src *url.URL, want, tmp string) error
 	switch {
 	case errors.As(err, &sumErr):
 		actual := hex.EncodeToString(sumErr.Actual)
-		return &ChecksumError{URL: src.Redacted(), Expected: want, Actual: actual}
+		return &ChecksumError{
+			URL: src.Redacted(), Algorithm: want.name, Expected: want.hex, Actual: actual,
+		}
 	case err != nil:
 		return fmt.Errorf("download %s: %w", src.Redacted(), err)
 	}

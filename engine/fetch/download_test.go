@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -21,6 +22,11 @@ func fetchFile(req Request, check bool) (Decision, error) {
 
 func sum(s string) string {
 	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func sum512(s string) string {
+	h := sha512.Sum512([]byte(s))
 	return hex.EncodeToString(h[:])
 }
 
@@ -202,7 +208,8 @@ func TestDownloadChecksumErrorCarriesData(t *testing.T) {
 	if !errors.As(err, &sumErr) {
 		t.Fatalf("error %v is not a *ChecksumError", err)
 	}
-	if sumErr.URL != srv.URL+"/f" || sumErr.Expected != sum("good") || sumErr.Actual != sum("evil") {
+	if sumErr.URL != srv.URL+"/f" || sumErr.Algorithm != "sha256" ||
+		sumErr.Expected != sum("good") || sumErr.Actual != sum("evil") {
 		t.Errorf("ChecksumError %+v", sumErr)
 	}
 }
@@ -244,6 +251,8 @@ func TestDownloadRejectsBeforeNetwork(t *testing.T) {
 		{"short checksum", Request{URL: srv.URL + "/f", SHA256: good[:63], Dest: "f"}},
 		{"not hex", Request{URL: srv.URL + "/f", SHA256: strings.Repeat("zz", 32), Dest: "f"}},
 		{"md5-sized checksum", Request{URL: srv.URL + "/f", SHA256: good[:32], Dest: "f"}},
+		{"sha256 as sha512", Request{URL: srv.URL + "/f", SHA512: good, Dest: "f"}},
+		{"sha512 as sha256", Request{URL: srv.URL + "/f", SHA256: sum512("x"), Dest: "f"}},
 		{"no destination", Request{URL: srv.URL + "/f", SHA256: good}},
 		{"ftp", Request{URL: "ftp://127.0.0.1/f", SHA256: good, Dest: "f"}},
 		{"forced getter", Request{URL: "git::" + srv.URL + "/f", SHA256: good, Dest: "f"}},
@@ -340,4 +349,86 @@ func TestCheckRedirectRefusesDowngrade(t *testing.T) {
 	if err := checkRedirect(same, []*http.Request{from}); err != nil {
 		t.Errorf("https to https redirect refused: %v", err)
 	}
+}
+
+// The kubernetes 1.24.6 tarballs and crictl are published with a sha512 only.
+func TestDownloadSHA512(t *testing.T) {
+	const body = "kubernetes-server-linux-amd64.tar.gz"
+	srv := newFileServer(t, map[string]string{"/k8s.tar.gz": body}, nil)
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "k8s.tar.gz")
+	os.WriteFile(dest, []byte("old"), 0o644)
+	req := Request{URL: srv.URL + "/k8s.tar.gz", SHA512: strings.ToUpper(sum512(body)), Dest: dest}
+
+	d, err := fetchFile(req, false)
+	if err != nil || d.Reason != "checksum differs: have sha512 "+sum512("old") {
+		t.Fatalf("download: %+v, %v; want a sha512 mismatch with the old file", d, err)
+	}
+	assertContent(t, dest, body)
+	if n := srv.requests.Load(); n != 1 {
+		t.Errorf("%d requests for one download, want 1", n)
+	}
+
+	for _, check := range []bool{false, true} {
+		if d, err := fetchFile(req, check); err != nil || d.Changed {
+			t.Errorf("re-run (check %v): %+v, %v; want unchanged", check, d, err)
+		}
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Errorf("re-runs made %d more requests, want none", n-1)
+	}
+	assertOnlyEntries(t, dir, "k8s.tar.gz")
+}
+
+func TestDownloadSHA512MismatchKeepsPreviousFile(t *testing.T) {
+	srv := newFileServer(t, map[string]string{"/crictl.tar.gz": "evil"}, nil)
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "crictl.tar.gz")
+	os.WriteFile(dest, []byte("previous"), 0o644)
+
+	req := Request{URL: srv.URL + "/crictl.tar.gz", SHA512: sum512("good"), Dest: dest}
+	_, err := fetchFile(req, false)
+	var sumErr *ChecksumError
+	if !errors.As(err, &sumErr) {
+		t.Fatalf("error %v is not a *ChecksumError", err)
+	}
+	if sumErr.Algorithm != "sha512" || sumErr.Expected != sum512("good") ||
+		sumErr.Actual != sum512("evil") {
+		t.Errorf("ChecksumError %+v", sumErr)
+	}
+	want := "expected sha512 " + sum512("good") + ", got " + sum512("evil")
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not mention %q", err, want)
+	}
+	assertContent(t, dest, "previous")
+	assertOnlyEntries(t, dir, "crictl.tar.gz")
+}
+
+func TestDownloadWantsExactlyOneChecksum(t *testing.T) {
+	srv := newFileServer(t, map[string]string{"/f": "x"}, nil)
+	cases := []struct {
+		name    string
+		req     Request
+		wantErr string
+	}{
+		{"both", Request{SHA256: sum("x"), SHA512: sum512("x")}, "both sha256 and sha512 are set"},
+		{"neither", Request{}, "set sha256 or sha512"},
+	}
+	dir := t.TempDir()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.URL = srv.URL + "/f"
+			tc.req.Dest = filepath.Join(dir, "f")
+			for _, check := range []bool{true, false} {
+				_, err := fetchFile(tc.req, check)
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("check %v: error %v, want one mentioning %q", check, err, tc.wantErr)
+				}
+			}
+		})
+	}
+	if n := srv.requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the server", n)
+	}
+	assertOnlyEntries(t, dir)
 }

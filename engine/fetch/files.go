@@ -2,16 +2,47 @@ package fetch
 
 import (
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 )
 
+// algorithm is a hash kplay accepts for a pinned checksum. Its name is the one go-getter's
+// checksum query and upstream release pages use.
+type algorithm struct {
+	name string
+	new  func() hash.Hash
+	size int
+}
+
+var (
+	sha256Algorithm = algorithm{name: "sha256", new: sha256.New, size: sha256.Size}
+	sha512Algorithm = algorithm{name: "sha512", new: sha512.New, size: sha512.Size}
+)
+
+// checksum is a pinned digest, its hex in lower case.
+type checksum struct {
+	algorithm
+	hex string
+}
+
+// String gives the "sha512:HEX" form go-getter reads from its checksum query.
+func (c checksum) String() string {
+	return c.name + ":" + c.hex
+}
+
 // fileSHA256 returns the hex sha256 of the regular file at path, or exists == false.
 func fileSHA256(path string) (sum string, exists bool, err error) {
+	return fileDigest(path, sha256Algorithm)
+}
+
+// fileDigest returns the hex digest of the regular file at path, or exists == false.
+func fileDigest(path string, algo algorithm) (sum string, exists bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
@@ -27,7 +58,7 @@ func fileSHA256(path string) (sum string, exists bool, err error) {
 	if !info.Mode().IsRegular() {
 		return "", true, fmt.Errorf("%s is not a regular file", path)
 	}
-	h := sha256.New()
+	h := algo.new()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", true, err
 	}
@@ -52,14 +83,25 @@ func ensureMode(path string, mode fs.FileMode, check bool) (Decision, error) {
 	return Decision{Changed: true, Reason: reason}, nil
 }
 
-// parseSHA256 normalizes a hex sha256 to lower case.
-func parseSHA256(s string) (string, error) {
-	if s == "" {
-		return "", errors.New("sha256 checksum is missing")
+// parseChecksum picks the one checksum a request pins, so that a request can never be
+// verified against a weaker digest than the one its author wrote down.
+func parseChecksum(sha256Hex, sha512Hex string) (checksum, error) {
+	switch {
+	case sha256Hex != "" && sha512Hex != "":
+		return checksum{}, errors.New("both sha256 and sha512 are set: pin exactly one checksum")
+	case sha512Hex != "":
+		return parseHex(sha512Algorithm, sha512Hex)
+	case sha256Hex != "":
+		return parseHex(sha256Algorithm, sha256Hex)
 	}
+	return checksum{}, errors.New("checksum is missing: set sha256 or sha512")
+}
+
+// parseHex normalizes a hex digest of algo to lower case.
+func parseHex(algo algorithm, s string) (checksum, error) {
 	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != sha256.Size {
-		return "", fmt.Errorf("sha256 checksum %q is not 64 hex digits", s)
+	if err != nil || len(b) != algo.size {
+		return checksum{}, fmt.Errorf("%s checksum %q is not %d hex digits", algo.name, s, 2*algo.size)
 	}
-	return hex.EncodeToString(b), nil
+	return checksum{algorithm: algo, hex: hex.EncodeToString(b)}, nil
 }

@@ -35,7 +35,8 @@ type downloadModule struct{}
 func (downloadModule) Spec() *config.ModuleSpec {
 	return &config.ModuleSpec{Name: "download", Args: []config.ArgSpec{
 		{Name: "url", Type: cty.String, Required: true, Doc: "http, https or file URL (after mirror rewriting)."},
-		{Name: "sha256", Type: cty.String, Required: true, Doc: "Expected sha256 in hex; mandatory."},
+		{Name: "sha256", Type: cty.String, Doc: "Expected sha256 in hex; this or sha512 is mandatory."},
+		{Name: "sha512", Type: cty.String, Doc: "Expected sha512 in hex, for files upstream pins only that way."},
 		{Name: "dest", Type: cty.String, Required: true, Doc: "File to create on the deploy host."},
 		{Name: "mode", Type: cty.String, Doc: "Octal mode; default \"0644\"."},
 	}, Validate: func(t *config.Task) hcl.Diagnostics { return validateMode(t, "mode") }}
@@ -50,9 +51,12 @@ func (downloadModule) Run(ctx context.Context, c *Call) (*Result, error) {
 		return nil, err
 	}
 	req := fetch.Request{URL: c.Args.String("url", ""), SHA256: c.Args.String("sha256", ""),
-		Dest: c.Args.String("dest", ""), Mode: modeOf(mode)}
-	if req.SHA256 == "" {
-		return nil, fmt.Errorf("no sha256 for %s: kplay downloads nothing it cannot verify; pin the checksum in the inventory's artifacts", req.URL)
+		SHA512: c.Args.String("sha512", ""), Dest: c.Args.String("dest", ""), Mode: modeOf(mode)}
+	if req.SHA256 == "" && req.SHA512 == "" {
+		return nil, fmt.Errorf("no checksum for %s: kplay downloads nothing it cannot verify; pin its sha256 in the inventory's artifacts variable", req.URL)
+	}
+	if req.SHA256 != "" && req.SHA512 != "" {
+		req.SHA512 = "" // both pinned: one verified checksum is enough, and sha256 is the usual one
 	}
 	d, err := fetch.Download(ctx, req, c.Check)
 	if err != nil {

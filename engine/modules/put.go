@@ -81,7 +81,7 @@ func fsSource(fsys fs.FS, name string) (*source, error) {
 // remoteState is one probe of the destination: its checksum, mode, owner and group, and
 // whether its directory exists, in one round trip.
 type remoteState struct {
-	exists, dirOK       bool
+	exists, dirOK         bool
 	sum, mode, owner, grp string
 }
 

@@ -162,3 +162,13 @@ func RenderTemplate(src []byte, name string, ctx *hcl.EvalContext) (cty.Value, e
 	}
 	return v, nil
 }
+
+func stringPredicate(fn func(s, affix string) bool) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "str", Type: cty.String}, {Name: "affix", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			return cty.BoolVal(fn(args[0].AsString(), args[1].AsString())), nil
+		},
+	})
+}
