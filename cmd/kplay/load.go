@@ -103,7 +103,7 @@ func parseExtraVars(args []string) (config.Values, hcl.Diagnostics) {
 	out := config.Values{}
 	for _, a := range args {
 		name, val, ok := strings.Cut(a, "=")
-		if !ok || !hclsyntax.ValidIdentifier(name) {
+		if !ok || !config.ValidName(name) {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid -e",
 				Detail: fmt.Sprintf("-e takes name=value, got %q", a)}}
 		}

@@ -175,12 +175,16 @@ func dialer(inv *inventory.Inventory, f *runFlags) runner.Dialer {
 		if h.Local() {
 			return local.New(), nil
 		}
-		return ssh.Dial(ctx, ssh.Config{
+		c, err := ssh.Dial(ctx, ssh.Config{
 			Host: h.Name, Address: h.Address, Port: h.Port, User: h.User,
 			KeyFiles: h.KeyFiles, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "",
 			KnownHostsFile: knownHosts, AcceptNewHostKeys: f.acceptNew,
 			ConnectTimeout: f.connectTimeout, KeepAlive: 15 * time.Second,
 		})
+		if err != nil {
+			return nil, err // a nil *ssh.Conn must not become a non-nil interface
+		}
+		return c, nil
 	}
 }
 

@@ -131,12 +131,16 @@ func (l *Loader) checkTask(t *Task, vars, registered map[string]bool) hcl.Diagno
 	for _, name := range sortedArgs(t.Args) {
 		at := t.Args[name]
 		diags = append(diags, checkExpr(at.Expr, vars, registered, loop)...)
-		if spec := l.Modules[t.Module].Arg(name); spec != nil && spec.Template && t.Role != nil {
+		if spec := l.Modules[t.Module].Arg(name); spec != nil && spec.Template {
+			role := t.Role
+			if role == nil {
+				role = l.playbookRole
+			}
 			var src string
 			if len(at.Expr.Variables()) > 0 || literal(at, &src).HasErrors() {
 				continue
 			}
-			tmpl, d := l.LoadTemplate(t.Role, src, at.Expr.Range())
+			tmpl, d := l.LoadTemplate(role, src, at.Expr.Range())
 			diags = append(diags, d...)
 			if tmpl != nil {
 				diags = append(diags, checkExpr(tmpl.Expr, vars, registered, loop)...)

@@ -2,12 +2,13 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -76,7 +77,9 @@ func decodeTask(block *hcl.Block, mods Modules, handler bool) (*Task, hcl.Diagno
 	schema.Blocks = mods.schema().Blocks
 	content, diags := block.Body.Content(&schema)
 
-	diags = append(diags, t.decodeModule(block, content.Blocks, mods)...)
+	if !hasSummary(diags, "Unsupported block type") {
+		diags = append(diags, t.decodeModule(block, content.Blocks, mods)...)
+	}
 	a := content.Attributes
 	t.When = expr(a, "when")
 	t.ForEach = expr(a, "for_each")
@@ -226,8 +229,7 @@ func duration(at *hcl.Attribute, target *time.Duration) hcl.Diagnostics {
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		// A bare number means seconds, as in Ansible.
-		var n float64
-		if _, err2 := fmt.Sscan(s, &n); err2 == nil {
+		if n, err2 := strconv.ParseFloat(strings.TrimSpace(s), 64); err2 == nil && n >= 0 && !math.IsInf(n, 0) {
 			*target = time.Duration(n * float64(time.Second))
 			return nil
 		}
@@ -243,7 +245,7 @@ func duration(at *hcl.Attribute, target *time.Duration) hcl.Diagnostics {
 }
 
 func checkIdentifier(at *hcl.Attribute, name string) hcl.Diagnostics {
-	if at == nil || name == "" || hclsyntax.ValidIdentifier(name) {
+	if at == nil || name == "" || hclsyntaxValid(name) {
 		return nil
 	}
 	return hcl.Diagnostics{{
@@ -257,3 +259,12 @@ func checkIdentifier(at *hcl.Attribute, name string) hcl.Diagnostics {
 // DecodeLiteral decodes an attribute whose value must not depend on any host into target,
 // a pointer to a Go value of the expected shape.
 func DecodeLiteral(at *hcl.Attribute, target any) hcl.Diagnostics { return literal(at, target) }
+
+func hasSummary(diags hcl.Diagnostics, summary string) bool {
+	for _, d := range diags {
+		if d.Summary == summary {
+			return true
+		}
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -49,7 +50,10 @@ func DecodeVars(at *hcl.Attribute) (Values, hcl.Diagnostics) {
 			})
 			continue
 		}
-		diags = append(diags, noVariables(item.ValueExpr, "A value in vars")...)
+		if d := noVariables(item.ValueExpr, "A value in vars"); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
 		v, d := item.ValueExpr.Value(StaticContext())
 		diags = append(diags, d...)
 		out[key] = Value{Value: v, Range: hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())}
@@ -88,4 +92,11 @@ func noVariables(e hcl.Expression, what string) hcl.Diagnostics {
 	}}
 }
 
-func hclsyntaxValid(name string) bool { return hclsyntax.ValidIdentifier(name) }
+// hclsyntaxValid accepts lower_snake_case-style names only: HCL identifiers may contain
+// '-', but var.web-port would read as a subtraction.
+func hclsyntaxValid(name string) bool {
+	return hclsyntax.ValidIdentifier(name) && !strings.Contains(name, "-")
+}
+
+// ValidName reports whether name can be a variable or registered name.
+func ValidName(name string) bool { return hclsyntaxValid(name) }

@@ -1,0 +1,12 @@
+host "n1" {
+  address = "127.0.0.1"
+  port    = __PORT__
+}
+
+group "etcd" {
+  hosts = ["n1"]
+}
+
+group "etcd" { # ERROR: Duplicate group
+  hosts = ["n1"]
+}

@@ -1,0 +1,7 @@
+play "etcd" {
+  hosts = "etcd"
+}
+
+play "etcd" { # ERROR: Duplicate play
+  hosts = "n1"
+}

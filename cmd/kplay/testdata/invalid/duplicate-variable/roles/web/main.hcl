@@ -1,0 +1,3 @@
+variable "web_port" {
+  default = 80
+}

@@ -1,0 +1,3 @@
+variable "web_port" { # ERROR: Duplicate variable
+  default = 8080
+}

@@ -1,0 +1,6 @@
+task "t" {
+  command {
+    argv = ["true"]
+    chdr = "/" # ERROR: Unsupported argument
+  }
+}

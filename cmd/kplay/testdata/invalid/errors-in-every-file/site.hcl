@@ -1,0 +1,5 @@
+play "p" {
+  hosts = "etcd"
+  roles = ["web"]
+  becom = true # ERROR: Unsupported argument
+}

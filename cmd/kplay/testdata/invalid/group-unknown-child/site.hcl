@@ -1,0 +1,8 @@
+play "p" {
+  hosts = "n1"
+  task "t" {
+    command {
+      argv = ["true"]
+    }
+  }
+}

@@ -1,0 +1,4 @@
+play "p" {
+  # DETAIL: Did you mean "etcd"?
+  hosts = "etdc" # ERROR: Invalid host pattern
+}

@@ -1,0 +1,3 @@
+variable "web-port" { # ERROR: Invalid variable name
+  default = 80
+}

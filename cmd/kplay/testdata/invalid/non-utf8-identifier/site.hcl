@@ -1,0 +1,4 @@
+play "p" {
+  hosts = "n1"
+  tags  = [café] # ERROR: Invalid character encoding
+}

@@ -1,0 +1,6 @@
+play "p" {
+  hosts = "n1"
+  vars = {
+    data_dir = "${var.prefix}/data" # ERROR: Variables not allowed
+  }
+}

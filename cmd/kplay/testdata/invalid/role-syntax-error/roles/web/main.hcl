@@ -1,0 +1,5 @@
+task "t" {
+  command {
+    argv = ["true",] ]  # ERROR: Missing newline after argument
+  }
+}

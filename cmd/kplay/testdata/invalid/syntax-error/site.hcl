@@ -1,0 +1,3 @@
+play "p" {
+  hosts = "n1" "etcd" # ERROR: Missing newline after argument
+}

@@ -1,0 +1,6 @@
+play "p" {
+  hosts = "n1"
+  task "nothing to do" { # ERROR: Missing module block
+    tags = ["x"]
+  }
+}

@@ -1,0 +1,6 @@
+task "unit" {
+  template {
+    src  = "web.service.tmpl" # ERROR: Template not found
+    dest = "/etc/systemd/system/web.service"
+  }
+}

@@ -1,0 +1,4 @@
+play "p" {
+  hosts = "etcd"
+  roles = ["web"]
+}

@@ -1,0 +1,6 @@
+task "unit" {
+  template {
+    src  = "web.service"
+    dest = "/etc/systemd/system/web.service"
+  }
+}

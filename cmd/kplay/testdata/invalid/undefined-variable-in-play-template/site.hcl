@@ -1,0 +1,9 @@
+play "p" {
+  hosts = "etcd"
+  task "motd" {
+    template {
+      src  = "motd"
+      dest = "/etc/motd"
+    }
+  }
+}

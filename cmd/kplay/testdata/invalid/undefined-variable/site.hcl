@@ -1,0 +1,7 @@
+play "p" {
+  hosts = "etcd"
+  roles = ["web"]
+  vars = {
+    web_port = 8080
+  }
+}

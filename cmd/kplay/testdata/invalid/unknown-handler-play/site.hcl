@@ -1,0 +1,9 @@
+play "p" {
+  hosts = "n1"
+  task "t" {
+    command {
+      argv = ["true"]
+    }
+    notify = ["reload"] # ERROR: Unknown handler
+  }
+}

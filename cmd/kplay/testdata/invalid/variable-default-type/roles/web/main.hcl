@@ -1,0 +1,4 @@
+variable "web_port" {
+  type    = number
+  default = "eighty" # ERROR: Invalid default value
+}
