@@ -68,25 +68,17 @@ func buildAndRun(m *testing.M) int {
 // knownBugs are cases that fail today, with why. Such a case still runs: it is skipped
 // with its failures when it fails, and fails once it passes, so the entry gets removed.
 var knownBugs = map[string]string{
-	"defaults-port-out-of-range":          "defaults.port is not range-checked; each host inheriting it is blamed instead (inventory/load.go decodeHost)",
-	"duration-trailing-words":             `delay = "2 minutes" is read as 2s: fmt.Sscan accepts trailing words (config/task.go duration)`,
-	"group-cycle-below-parent":            "the cycle is reported on the first group that reaches it, not on a group in it (inventory/inventory.go link)",
-	"group-unknown-child":                 "cites the group block, not the children attribute (inventory/inventory.go link)",
-	"group-unknown-host":                  "cites the group block, not the hosts attribute (inventory/inventory.go link)",
-	"invalid-register-name":               "hclsyntax.ValidIdentifier accepts '-', so register = \"a-b\" passes (config/task.go checkIdentifier)",
-	"invalid-variable-name":               "hclsyntax.ValidIdentifier accepts '-', so variable \"a-b\" passes (config/variable.go)",
-	"inventory-vars-not-data":             "each reference is reported twice: by noVariables and by evaluating (config/vars.go DecodeVars)",
-	"non-utf8":                            "the encoding error is followed by a bogus \"Unterminated template string\" (config/parser.go ParseSource)",
-	"non-utf8-identifier":                 "reported as \"Missing item separator\" on the next line (config/parser.go ParseSource)",
-	"play-vars-not-data":                  "each reference is reported twice: by noVariables and by evaluating (config/vars.go DecodeVars)",
-	"port-out-of-range":                   "cites the host block, not the port attribute (inventory/load.go decodeHost)",
-	"template-not-found-play-task":        "templates of a play's own tasks are not loaded at validation (config/refs.go checkTask)",
-	"undefined-variable-in-play-template": "templates of a play's own tasks are not checked at validation (config/refs.go checkTask)",
-	"unknown-group-reference":             "groups.NAME is not checked against the inventory (config/refs.go checkExpr)",
-	"unknown-host-reference":              "hosts[\"NAME\"] is not checked against the inventory (config/refs.go checkExpr)",
-	"unknown-module":                      "an unknown module block also yields \"Missing module block\" (config/task.go decodeModule)",
-	"variable-validation-not-bool":        "a validation condition is never checked statically (config/variable.go decodeVariable)",
-	"variable-validation-undefined":       "validation conditions are left out of CheckReferences (config/refs.go)",
+	"defaults-port-out-of-range":    "defaults.port is not range-checked; each host inheriting it is blamed instead (inventory/load.go decodeHost)",
+	"group-cycle-below-parent":      "the cycle is reported on the first group that reaches it, not on a group in it (inventory/inventory.go link)",
+	"group-unknown-child":           "cites the group block, not the children attribute (inventory/inventory.go link)",
+	"group-unknown-host":            "cites the group block, not the hosts attribute (inventory/inventory.go link)",
+	"non-utf8":                      "the encoding error is followed by a bogus \"Unterminated template string\" (config/parser.go ParseSource)",
+	"non-utf8-identifier":           "reported as \"Missing item separator\" on the next line (config/parser.go ParseSource)",
+	"port-out-of-range":             "cites the host block, not the port attribute (inventory/load.go decodeHost)",
+	"unknown-group-reference":       "groups.NAME is not checked against the inventory (config/refs.go checkExpr)",
+	"unknown-host-reference":        "hosts[\"NAME\"] is not checked against the inventory (config/refs.go checkExpr)",
+	"variable-validation-not-bool":  "a validation condition is never checked statically (config/variable.go decodeVariable)",
+	"variable-validation-undefined": "validation conditions are left out of CheckReferences (config/refs.go)",
 }
 
 const portPlaceholder = "__PORT__"
