@@ -151,7 +151,7 @@ func (l *Loader) checkTask(t *Task, vars, registered map[string]bool) hcl.Diagno
 }
 
 func checkExpr(e hcl.Expression, vars, registered map[string]bool, loop bool) hcl.Diagnostics {
-	var diags hcl.Diagnostics
+	diags := checkFunctions(e)
 	for _, tr := range e.Variables() {
 		root := tr.RootName()
 		switch {
@@ -255,4 +255,38 @@ func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
 		}
 	}
 	return out
+}
+
+// checkFunctions reports calls of functions that do not exist, which HCL would otherwise
+// only find when the expression is evaluated on a host.
+func checkFunctions(e hcl.Expression) hcl.Diagnostics {
+	node, ok := e.(hclsyntax.Node)
+	if !ok {
+		return nil
+	}
+	known := StaticContext().Functions
+	var names []string
+	for n := range known {
+		names = append(names, n)
+	}
+	var diags hcl.Diagnostics
+	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		call, ok := n.(*hclsyntax.FunctionCallExpr)
+		if !ok {
+			return nil
+		}
+		if _, exists := known[call.Name]; exists {
+			return nil
+		}
+		detail := fmt.Sprintf("There is no function named %q.", call.Name)
+		if s := NameSuggestion(call.Name, names); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Call to unknown function", Detail: detail,
+			Subject: call.NameRange.Ptr(),
+		})
+		return nil
+	})
+	return diags
 }

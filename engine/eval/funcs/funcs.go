@@ -73,6 +73,8 @@ func Table(opts Options) map[string]function.Function {
 		"shellquote":  stringFunc(func(s string) (string, error) { return ShellQuote(s), nil }),
 		"basename":    stringFunc(func(s string) (string, error) { return path.Base(s), nil }),
 		"dirname":     stringFunc(func(s string) (string, error) { return path.Dir(s), nil }),
+		"startswith":  stringPredicate(strings.HasPrefix),
+		"endswith":    stringPredicate(strings.HasSuffix),
 		"cidrhost":    cidrHostFunc,
 		"cidrsubnet":  cidrSubnetFunc,
 		"cidrnetmask": cidrNetmaskFunc,
