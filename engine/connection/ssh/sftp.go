@@ -60,13 +60,13 @@ func startSFTP(sess *gossh.Session) (*sftp.Client, error) {
 }
 
 func (c *Conn) forgetSFTP(sess *gossh.Session, client *sftp.Client) {
-	_ = sess.Wait()
+	_ = client.Wait()
 	c.sftpMu.Lock()
 	if c.sftp == client {
 		c.sftp = nil
 	}
 	c.sftpMu.Unlock()
-	client.Close()
+	sess.Close()
 }
 
 // ReadFile reads path over SFTP, refusing files larger than max bytes.

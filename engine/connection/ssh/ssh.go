@@ -58,7 +58,7 @@ type Config struct {
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// KeepAlive, when positive, sends a keepalive request at this interval; a connection
-	// that leaves three in a row unanswered is closed as lost.
+	// that leaves one unanswered for three intervals is closed as lost.
 	KeepAlive time.Duration
 }
 
@@ -175,8 +175,13 @@ func handshake(ctx context.Context, cfg Config, clientCfg *gossh.ClientConfig) (
 	}
 	if err != nil {
 		nc.Close()
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return nil, fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The socket's deadline is the context's; it can fire a moment before the
+			// context's own timer.
+			return nil, fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
 		}
 		return nil, err
 	}

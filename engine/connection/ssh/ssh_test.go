@@ -497,3 +497,60 @@ func TestClosedConn(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestConnectTimeoutCoversHandshake dials a port that accepts TCP but never speaks SSH:
+// only a deadline on the handshake ends the dial.
+func TestConnectTimeoutCoversHandshake(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn // held open and silent until the listener closes
+		defer func() {
+			for _, conn := range held {
+				conn.Close()
+			}
+		}()
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, conn)
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := ssh.Dial(context.Background(), ssh.Config{
+			Host: "silent", Address: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, User: "root",
+			KeyFiles: []string{writeClientKey(t)}, KnownHostsFile: filepath.Join(t.TempDir(), "kh"),
+			ConnectTimeout: 200 * time.Millisecond,
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assertUnreachable(t, "Dial", err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Dial: %v, want a deadline error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Dial to a silent server did not time out")
+	}
+}
+
+// TestKeepAlive checks that OpenSSH's answer to keepalive requests, a failure reply, keeps
+// the connection open: a keepalive loop that took it for a dead host would close it.
+func TestKeepAlive(t *testing.T) {
+	cfg := config(sshtest.Start(t))
+	cfg.KeepAlive = 10 * time.Millisecond
+	c := dial(t, cfg)
+	for range 3 {
+		res, err := c.Run(context.Background(), connection.Cmd{Command: "sleep 0.2; echo alive"})
+		if err != nil || string(res.Stdout) != "alive\n" {
+			t.Fatalf("Run with keepalives: %q, %v", res.Stdout, err)
+		}
+	}
+}

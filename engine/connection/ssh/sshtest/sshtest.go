@@ -3,19 +3,17 @@
 // Each Server is a private sshd (/usr/sbin/sshd) with its own host keys, client key,
 // authorized_keys and known_hosts file in a temporary directory, running as a child of the
 // test and killed when the test ends. Tests that need SSH skip when sshd is not installed.
-// Because the server is a separate process group, Stop also drops every open connection,
-// which is how tests simulate a host that goes away.
+// Stop kills the server with its connections and the commands they run, which is how tests
+// simulate a host that goes away.
 package sshtest
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +24,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -56,7 +55,7 @@ type Server struct {
 	maxSessions int
 	cmd         *exec.Cmd
 	stopOnce    sync.Once
-	logDone     chan struct{}
+	exited      chan struct{} // closed once sshd has been reaped
 	logMu       sync.Mutex
 	log         strings.Builder
 }
@@ -233,45 +232,48 @@ func freePort() (int, error) {
 func (s *Server) run(cfg string) error {
 	cmd := exec.Command(SSHD, "-D", "-e", "-f", cfg)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return err
-	}
+	ready := make(chan struct{})
+	cmd.Stderr = &logWriter{server: s, ready: ready}
+	// Commands started by clients outlive sshd and may keep its stderr open.
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start sshd: %w", err)
 	}
 	s.cmd = cmd
-	s.logDone = make(chan struct{})
-	ready := make(chan bool, 1)
-	go s.collectLog(stderr, ready)
-	if <-ready {
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.exited = exited
+	select {
+	case <-ready:
 		return nil
-	}
-	s.kill()
-	return fmt.Errorf("sshd did not start:\n%s", s.Log())
-}
-
-// collectLog keeps sshd's log for failed tests and reports whether sshd came up.
-func (s *Server) collectLog(r io.Reader, ready chan<- bool) {
-	defer close(s.logDone)
-	sc := bufio.NewScanner(r)
-	signalled := false
-	for sc.Scan() {
-		s.logMu.Lock()
-		s.log.WriteString(sc.Text() + "\n")
-		s.logMu.Unlock()
-		if !signalled && strings.Contains(sc.Text(), "Server listening on") {
-			ready <- true
-			signalled = true
-		}
-	}
-	if !signalled {
-		ready <- false
+	case <-exited:
+		return fmt.Errorf("sshd did not start:\n%s", s.Log())
 	}
 }
 
-// Stop kills sshd and all its per-connection processes, which drops every connection at
-// once. Commands started by clients run in their own sessions and are not killed.
+// logWriter keeps sshd's log for failed tests and notices when sshd is ready.
+type logWriter struct {
+	server *Server
+	ready  chan struct{}
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	s := w.server
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.log.Write(p)
+	if w.ready != nil && strings.Contains(s.log.String(), "Server listening on") {
+		close(w.ready)
+		w.ready = nil
+	}
+	return len(p), nil
+}
+
+// Stop kills sshd and every process it started, including the commands clients are running,
+// which drops every connection at once.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		if s.cmd != nil {
@@ -280,10 +282,56 @@ func (s *Server) Stop() {
 	})
 }
 
+// kill kills sshd and every process below it. Each connection's sshd calls setsid, so a
+// process group kill would leave connections open; the tree is read from /proc instead,
+// before the kill reparents it.
 func (s *Server) kill() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	<-s.logDone // the pipe must be drained before Wait closes it
-	_ = s.cmd.Wait()
+	pid := s.cmd.Process.Pid
+	_ = syscall.Kill(pid, syscall.SIGSTOP) // no new connections while the tree is read
+	for _, child := range descendants(pid) {
+		_ = syscall.Kill(child, syscall.SIGKILL)
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	<-s.exited
+}
+
+// descendants lists the processes below pid.
+func descendants(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := make(map[int][]int)
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if parent, ok := parentPID(child); ok {
+			children[parent] = append(children[parent], child)
+		}
+	}
+	var all []int
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		all = append(all, children[queue[0]]...)
+		queue = append(queue, children[queue[0]]...)
+	}
+	return all
+}
+
+// parentPID reads the fourth field of /proc/PID/stat, after the command name in parentheses.
+func parentPID(pid int) (int, bool) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	fields := strings.Fields(string(stat[i+1:]))
+	if i < 0 || len(fields) < 2 {
+		return 0, false
+	}
+	parent, err := strconv.Atoi(fields[1])
+	return parent, err == nil
 }
 
 // Log returns what sshd has logged so far.
