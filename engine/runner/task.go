@@ -141,10 +141,11 @@ func (r *Runner) attempt(ctx context.Context, t *config.Task, target *modules.Ta
 	for try := 1; ; try++ {
 		o = r.call(ctx, t, mod, target, s, redact)
 		o.tries = try
-		if t.Until == nil || o.status == output.StatusUnreachable || ctx.Err() != nil {
+		if t.Until == nil || o.status == output.StatusUnreachable || o.status == output.StatusSkipped || ctx.Err() != nil {
 			break
 		}
-		if ok, _ := r.evalWithResult(t.Until, t, s, o.value); ok != nil && *ok {
+		// An until that cannot be known (check mode) would only repeat the same answer.
+		if ok, _ := r.evalWithResult(t.Until, t, s, o.value); ok == nil || *ok {
 			break
 		}
 		if try > t.Retries {
