@@ -110,7 +110,7 @@ func decodeTask(block *hcl.Block, mods Modules, handler bool) (*Task, hcl.Diagno
 	if t.Until != nil && t.Retries == 0 {
 		t.Retries = 3
 	}
-	if t.Delay == 0 {
+	if a["delay"] == nil {
 		t.Delay = time.Second
 	}
 	return t, diags

@@ -39,6 +39,12 @@ func (inv *Inventory) Resolve(pattern string) ([]*Host, error) {
 			}
 		}
 	}
+	if len(narrow)+len(remove) == len(terms) {
+		// Only '&' and '!' terms: they narrow everything, as "!n3" means all but n3.
+		for _, h := range inv.Hosts {
+			selected[h] = true
+		}
+	}
 	for _, set := range narrow {
 		keep := map[*Host]bool{}
 		for _, h := range set {

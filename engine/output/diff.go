@@ -147,7 +147,15 @@ func renderHunk(ops []op) string {
 		}
 	}
 	var s strings.Builder
-	fmt.Fprintf(&s, "@@ -%d,%d +%d,%d @@\n", ops[0].ai+1, na, ops[0].bi+1, nb)
+	// As diff -u: an empty side is numbered from the line before it.
+	as, bs := ops[0].ai+1, ops[0].bi+1
+	if na == 0 {
+		as--
+	}
+	if nb == 0 {
+		bs--
+	}
+	fmt.Fprintf(&s, "@@ -%d,%d +%d,%d @@\n", as, na, bs, nb)
 	for _, o := range ops {
 		line := o.line
 		if !strings.HasSuffix(line, "\n") {

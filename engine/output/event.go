@@ -49,6 +49,7 @@ type TaskStart struct {
 type HostResult struct {
 	Play     string        `json:"play"`
 	Task     string        `json:"task"`
+	Module   string        `json:"module"`
 	Host     string        `json:"host"`
 	Delegate string        `json:"delegate_to,omitempty"`
 	Item     string        `json:"item,omitempty"`

@@ -89,7 +89,7 @@ func (h *Human) result(r HostResult) {
 		line += " => (item=" + r.Item + ")"
 	}
 	failing := r.Status == StatusFailed || r.Status == StatusUnreachable || r.Status == StatusIgnored
-	if r.Msg != "" && (failing || h.Verbose > 0 || r.Status == StatusOK && r.Task == "debug") {
+	if r.Msg != "" && (failing || h.Verbose > 0 || r.Status == StatusOK && r.Module == "debug") {
 		line += " => " + r.Msg
 	}
 	fmt.Fprintln(h.w, paint(line))

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"sync"
+	"time"
 )
 
-// JSON writes one JSON object per event and line: {"type": ..., "time": ..., ...fields}.
+// JSON writes one JSON object per event and line: {"type": ..., "time": ..., "event": {...}}.
 type JSON struct {
 	mu  sync.Mutex
 	enc *json.Encoder
@@ -20,7 +21,8 @@ func (j *JSON) Emit(e Event) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	_ = j.enc.Encode(struct {
-		Type  string `json:"type"`
-		Event Event  `json:"event"`
-	}{e.Type(), e})
+		Type  string    `json:"type"`
+		Time  time.Time `json:"time"`
+		Event Event     `json:"event"`
+	}{e.Type(), time.Now().UTC(), e})
 }

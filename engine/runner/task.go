@@ -354,9 +354,7 @@ func (r *Runner) count(st *hostState, s output.Status) {
 func (r *Runner) hostResult(p *config.Play, t *config.Task, h *inventory.Host, delegate string, o outcome, d time.Duration) output.HostResult {
 	hr := output.HostResult{Play: p.Name, Task: t.FullName(), Host: h.Name, Delegate: delegate,
 		Item: o.item, Status: o.status, Duration: d, Attempts: o.tries}
-	if t.Module == "debug" && o.res != nil {
-		hr.Task = "debug"
-	}
+	hr.Module = t.Module
 	if o.res != nil {
 		hr.Msg, hr.Stdout, hr.Stderr, hr.RC = o.res.Msg, o.res.Stdout, o.res.Stderr, o.res.RC
 		for _, df := range o.res.Diffs {

@@ -141,7 +141,7 @@ func templateFileFunc(opts Options, table map[string]function.Function) function
 				return cty.UnknownVal(cty.String), err
 			}
 			vars := map[string]cty.Value{}
-			if v := args[1]; !v.IsNull() && (v.Type().IsObjectType() || v.Type().IsMapType()) {
+			if v := args[1]; !v.IsNull() && (v.Type().IsObjectType() || v.Type().IsMapType()) && v.LengthInt() > 0 {
 				vars = v.AsValueMap()
 			}
 			return RenderTemplate(src, p, &hcl.EvalContext{Variables: vars, Functions: table})

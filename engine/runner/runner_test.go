@@ -1,0 +1,727 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kplay-dev/kplay/engine/connection"
+	"github.com/kplay-dev/kplay/engine/connection/conntest"
+	"github.com/kplay-dev/kplay/engine/output"
+	"github.com/kplay-dev/kplay/engine/runner"
+)
+
+func hostsOf(m map[string]output.HostResult) string {
+	var out []string
+	for h := range m {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+func TestLinearOrder(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": play(`
+  task "one" {
+    shell { cmd = "echo one" }
+  }
+  task "two" {
+    shell { cmd = "echo two" }
+  }
+`)})
+	res := rg.mustRun()
+
+	// Every host's result of task one is out before task two starts.
+	events := rg.sink.all()
+	if _, ok := events[0].(output.PlayStart); !ok {
+		t.Errorf("first event is %T, want PlayStart", events[0])
+	}
+	if _, ok := events[len(events)-1].(output.Recap); !ok {
+		t.Errorf("last event is %T, want Recap", events[len(events)-1])
+	}
+	var seq []string
+	for _, e := range events {
+		switch e := e.(type) {
+		case output.TaskStart:
+			seq = append(seq, "start "+e.Name)
+		case output.HostResult:
+			seq = append(seq, e.Task)
+		}
+	}
+	if got := strings.Join(seq, "|"); got != "start one|one|one|one|start two|two|two|two" {
+		t.Errorf("event order: %s", got)
+	}
+
+	// And on the hosts, every command of task one returned before any of task two ran.
+	var cmds []string
+	for _, c := range rg.fleet.Calls() {
+		if c.Op == conntest.OpRun {
+			cmds = append(cmds, c.Command)
+		}
+	}
+	if got := strings.Join(cmds, "|"); got != "echo one|echo one|echo one|echo two|echo two|echo two" {
+		t.Errorf("commands in order: %s", got)
+	}
+	for _, h := range []string{"n1", "n2", "n3"} {
+		c := res.Recap.Counts[h]
+		if c.OK != 2 || c.Changed != 2 || c.Failed != 0 {
+			t.Errorf("recap of %s = %+v", h, c)
+		}
+		if !rg.fleet.Host(h).Closed() {
+			t.Errorf("connection to %s not closed after the run", h)
+		}
+		if rg.fleet.Dials(h) != 1 {
+			t.Errorf("%s dialed %d times, want once per run", h, rg.fleet.Dials(h))
+		}
+	}
+	if res.Failed() || res.Unreachable() {
+		t.Error("run reports a failure")
+	}
+}
+
+func TestFailedHostLeavesThePlayOthersContinue(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": play(`
+  task "one" {
+    shell { cmd = host.name == "n2" ? "fail 3" : "true" }
+  }
+  task "two" {
+    shell { cmd = "echo two" }
+  }
+`) + `
+play "second" {
+  hosts = "nodes"
+  gather_facts = false
+  task "three" {
+    shell { cmd = "echo three" }
+  }
+}
+`})
+	res := rg.mustRun()
+	one := rg.sink.results("one")
+	if one["n2"].Status != output.StatusFailed || !strings.Contains(one["n2"].Msg, "non-zero exit status 3") {
+		t.Errorf("n2 on task one: %+v", one["n2"])
+	}
+	if one["n2"].RC == nil || *one["n2"].RC != 3 || one["n2"].Stderr != "failed\n" {
+		t.Errorf("n2's failed result lacks rc/stderr: %+v", one["n2"])
+	}
+	if got := hostsOf(rg.sink.results("two")); got != "n1,n3" {
+		t.Errorf("task two ran on %s, want n1,n3", got)
+	}
+	if got := hostsOf(rg.sink.results("three")); got != "n1,n3" {
+		t.Errorf("a later play ran on %s, want n1,n3", got)
+	}
+	if c := res.Recap.Counts["n2"]; c.Failed != 1 || c.OK != 0 {
+		t.Errorf("recap of n2 = %+v", c)
+	}
+	if !res.Failed() || res.Unreachable() {
+		t.Errorf("Failed() = %v, Unreachable() = %v", res.Failed(), res.Unreachable())
+	}
+}
+
+func TestUnreachableHosts(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts = "all"
+  task "one" {
+    shell { cmd = "echo one" }
+  }
+  task "two" {
+    shell { cmd = "echo two" }
+  }
+}
+`})
+	// n2 is down before the run; n3 goes away during task one.
+	rg.fleet.RefuseDial("n2", errors.New("connection refused"))
+	rg.fleet.Host("n3").FailWhen(func(c conntest.Call) bool { return c.Command == "echo one" },
+		&connection.UnreachableError{Host: "n3", Err: errors.New("broken pipe")})
+	res := rg.mustRun()
+
+	facts := rg.sink.results("gather facts")
+	if facts["n2"].Status != output.StatusUnreachable || !strings.Contains(facts["n2"].Msg, "connection refused") {
+		t.Errorf("n2 at gather facts: %+v", facts["n2"])
+	}
+	if hostsOf(facts) != "n2" {
+		t.Errorf("gather facts reported %s, want only the unreachable n2", hostsOf(facts))
+	}
+	one := rg.sink.results("one")
+	if one["n3"].Status != output.StatusUnreachable {
+		t.Errorf("n3 on task one: %+v", one["n3"])
+	}
+	if got := hostsOf(one); got != "n1,n3" {
+		t.Errorf("task one ran on %s", got)
+	}
+	if got := hostsOf(rg.sink.results("two")); got != "n1" {
+		t.Errorf("task two ran on %s, want n1", got)
+	}
+	for _, h := range []string{"n2", "n3"} {
+		if c := res.Recap.Counts[h]; c.Unreachable != 1 || c.Failed != 0 {
+			t.Errorf("recap of %s = %+v, want unreachable=1 failed=0", h, c)
+		}
+	}
+	if !res.Unreachable() || res.Failed() {
+		t.Errorf("Unreachable() = %v, Failed() = %v", res.Unreachable(), res.Failed())
+	}
+}
+
+func TestWhenForEachRegister(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": play(`
+  task "items" {
+    shell { cmd = "echo ${each.value}" }
+    for_each = ["a", "b"]
+    register = "items"
+  }
+  task "map items" {
+    debug { msg = "${each.key}=${each.value}" }
+    for_each = { x = 1, y = 2 }
+  }
+  task "show items" {
+    debug { msg = join(",", [for r in registered.items.results : trimspace(r.stdout)]) }
+  }
+  task "only n2" {
+    shell { cmd = "echo n2" }
+    when = host.name == "n2"
+    register = "only"
+  }
+  task "show only" {
+    debug { msg = "${registered.only.skipped}/${registered.only.changed}" }
+  }
+  task "no items" {
+    shell { cmd = "echo never" }
+    for_each = []
+  }
+`)})
+	res := rg.mustRun()
+	items := rg.sink.resultList("items")
+	if len(items) != 6 {
+		t.Fatalf("items gave %d results, want one per item and host", len(items))
+	}
+	for _, hr := range items {
+		if hr.Status != output.StatusChanged || (hr.Item != "0" && hr.Item != "1") {
+			t.Errorf("item result %+v", hr)
+		}
+	}
+	var mapItems []string
+	for _, hr := range rg.sink.resultList("debug") {
+		if hr.Host == "n1" {
+			mapItems = append(mapItems, hr.Item+":"+hr.Msg)
+		}
+	}
+	want := []string{"x:x=1", "y:y=2", ":a,b", ":true/false"}
+	if strings.Join(mapItems, " ") != strings.Join(want, " ") {
+		t.Errorf("debug results on n1 = %q, want %q", mapItems, want)
+	}
+	only := rg.sink.results("only n2")
+	if only["n1"].Status != output.StatusSkipped || only["n2"].Status != output.StatusChanged {
+		t.Errorf("when: n1 %s, n2 %s", only["n1"].Status, only["n2"].Status)
+	}
+	for _, hr := range rg.sink.resultList("debug") {
+		if hr.Host == "n2" && strings.Contains(hr.Msg, "/") && hr.Msg != "false/true" {
+			t.Errorf("registered value of a task that ran on n2: %s", hr.Msg)
+		}
+	}
+	if n := strings.Count(strings.Join(rg.fleet.Host("n1").Commands(), "\n"), "echo never"); n != 0 {
+		t.Error("an empty for_each ran its module")
+	}
+	if c := res.Recap.Counts["n1"]; c.Skipped < 2 {
+		t.Errorf("n1 skipped %d, want the when and the empty loop counted", c.Skipped)
+	}
+}
+
+func TestUntilRetries(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": play(`
+  task "wait" {
+    shell { cmd = "count" }
+    register = "c"
+    until = trimspace(registered.c.stdout) == "3"
+    retries = 5
+    delay = "1ms"
+  }
+  task "give up" {
+    shell { cmd = "count" }
+    register = "d"
+    until = trimspace(registered.d.stdout) == "100"
+    retries = 2
+    delay = "1ms"
+  }
+`)})
+	rg.mustRun()
+	w := rg.sink.results("wait")["n1"]
+	if w.Status != output.StatusChanged || w.Attempts != 3 || w.Stdout != "3\n" {
+		t.Errorf("wait: status %s after %d attempts, stdout %q", w.Status, w.Attempts, w.Stdout)
+	}
+	g := rg.sink.results("give up")["n1"]
+	if g.Status != output.StatusFailed || g.Attempts != 3 || !strings.Contains(g.Msg, "until condition still false after 3 attempts") {
+		t.Errorf("give up: %+v", g)
+	}
+}
+
+// An explicit delay = "0s" means no delay, not the one-second default.
+func TestUntilDelayZeroIsKept(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": play(`
+  task "wait" {
+    shell { cmd = "true" }
+    until = true
+    delay = "0s"
+  }
+`)})
+	rg.mustRun()
+	l := newLoaderTask(t, rg)
+	if l.Delay != 0 {
+		t.Fatalf("delay = \"0s\" decodes to %s (config/task.go replaces a zero delay by the "+
+			"1s default even when written)", l.Delay)
+	}
+}
+
+func TestChangedWhenFailedWhenIgnoreErrors(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": play(`
+  task "never changes" {
+    shell { cmd = "echo same" }
+    changed_when = false
+  }
+  task "changed on output" {
+    shell { cmd = "echo updated" }
+    register = "u"
+    changed_when = length(regexall("updated", registered.u.stdout)) > 0
+  }
+  task "tolerated exit" {
+    shell { cmd = "fail 1" }
+    register = "g"
+    failed_when = registered.g.rc > 1
+  }
+  task "ignored" {
+    shell { cmd = "fail 2" }
+    ignore_errors = true
+    register = "ig"
+  }
+  task "sees ignored" {
+    debug { msg = "${registered.ig.failed} ${registered.ig.rc}" }
+  }
+  task "fails on output" {
+    shell { cmd = "echo ERROR: disk full" }
+    register = "o"
+    failed_when = substr(registered.o.stdout, 0, 6) == "ERROR:"
+  }
+  task "after" {
+    shell { cmd = "echo after" }
+  }
+`)})
+	res := rg.mustRun()
+	status := func(task string) output.Status { return rg.sink.results(task)["n1"].Status }
+	checks := []struct {
+		task string
+		want output.Status
+	}{
+		{"never changes", output.StatusOK},
+		{"changed on output", output.StatusChanged},
+		{"tolerated exit", output.StatusChanged},
+		{"ignored", output.StatusIgnored},
+		{"debug", output.StatusOK},
+		{"fails on output", output.StatusFailed},
+	}
+	for _, c := range checks {
+		if got := status(c.task); got != c.want {
+			t.Errorf("%s: %s, want %s (%s)", c.task, got, c.want, rg.sink.results(c.task)["n1"].Msg)
+		}
+	}
+	if got := rg.sink.results("debug")["n1"].Msg; got != "true 2" {
+		t.Errorf("registered ignored failure = %q, want \"true 2\"", got)
+	}
+	if _, ran := rg.sink.results("after")["n1"]; ran {
+		t.Error("the host went on after failed_when failed it")
+	}
+	if c := res.Recap.Counts["n1"]; c.Ignored != 1 || c.Failed != 1 {
+		t.Errorf("recap = %+v, want ignored=1 failed=1", c)
+	}
+}
+
+func TestRunOnceRegistersForAllHosts(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": play(`
+  task "once" {
+    shell { cmd = "echo token-123" }
+    run_once = true
+    register = "tok"
+  }
+  task "use" {
+    debug { msg = trimspace(registered.tok.stdout) }
+  }
+`)})
+	rg.mustRun()
+	ran := 0
+	for _, c := range rg.fleet.Calls() {
+		if c.Command == "echo token-123" {
+			ran++
+		}
+	}
+	if ran != 1 {
+		t.Errorf("run_once task ran %d times", ran)
+	}
+	uses := rg.sink.results("debug")
+	for _, h := range []string{"n1", "n2", "n3"} {
+		if uses[h].Msg != "token-123" {
+			t.Errorf("%s sees %q, want the run_once result", h, uses[h].Msg)
+		}
+	}
+}
+
+func TestTagSelection(t *testing.T) {
+	files := map[string]string{
+		"hosts.hcl": `host "n1" {}`,
+		"site.hcl": `
+play "p" {
+  hosts = "all"
+  gather_facts = false
+  roles = ["web"]
+  task "play task" {
+    shell { cmd = "echo play" }
+    tags = ["extra"]
+  }
+}
+`,
+		"roles/web/main.hcl": `
+task "tagged a" {
+  shell { cmd = "echo a" }
+  tags = ["a"]
+}
+task "always" {
+  shell { cmd = "echo always" }
+  tags = ["always"]
+}
+task "never" {
+  shell { cmd = "echo never" }
+  tags = ["never", "debugonly"]
+}
+task "plain" {
+  shell { cmd = "echo plain" }
+}
+`,
+	}
+	tests := []struct {
+		name string
+		tags runner.Tags
+		want string
+	}{
+		{"no tags", runner.Tags{}, "tagged a,always,plain,play task"},
+		{"all", runner.Tags{Only: []string{"all"}}, "tagged a,always,plain,play task"},
+		{"one tag", runner.Tags{Only: []string{"a"}}, "tagged a,always"},
+		// The role's name is a tag of each of its tasks, so it selects its never task too.
+		{"role name", runner.Tags{Only: []string{"web"}}, "tagged a,always,never,plain"},
+		{"never by its other tag", runner.Tags{Only: []string{"debugonly"}}, "always,never"},
+		{"never by name", runner.Tags{Only: []string{"never"}}, "always,never"},
+		{"skip", runner.Tags{Skip: []string{"a", "extra"}}, "always,plain"},
+		{"skip always", runner.Tags{Only: []string{"a"}, Skip: []string{"always"}}, "tagged a"},
+		{"skip role", runner.Tags{Skip: []string{"web"}}, "play task"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rg := newRig(t, files)
+			rg.opts.Tags = tt.tags
+			rg.mustRun()
+			if got := strings.Join(rg.sink.taskStarts(), ","); got != tt.want {
+				t.Errorf("tasks run: %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHandlers(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": play(`
+  task "t1" {
+    shell { cmd = "echo t1" }
+    when = host.name == "n1"
+    notify = ["second"]
+  }
+  task "t2" {
+    shell { cmd = "echo t2" }
+    when = host.name != "n3"
+    notify = ["first"]
+  }
+  task "unchanged" {
+    shell { cmd = "echo t3" }
+    changed_when = false
+    notify = ["first", "second"]
+  }
+  task "t4" {
+    shell { cmd = "echo t4" }
+    when = host.name == "n1"
+    notify = ["second"]
+  }
+  handler "first" {
+    shell { cmd = "echo first" }
+  }
+  handler "second" {
+    shell { cmd = "echo second" }
+  }
+  handler "not notified" {
+    shell { cmd = "echo not-notified" }
+  }
+`)})
+	rg.mustRun()
+	if got := strings.Join(rg.sink.taskStarts(), ","); got != "t1,t2,unchanged,t4,first,second" {
+		t.Errorf("order: %s", got)
+	}
+	if got := hostsOf(rg.sink.results("first")); got != "n1,n2" {
+		t.Errorf("handler first ran on %s, want n1,n2", got)
+	}
+	if got := hostsOf(rg.sink.results("second")); got != "n1" {
+		t.Errorf("handler second ran on %s, want n1", got)
+	}
+	if n := len(rg.sink.resultList("second")); n != 1 {
+		t.Errorf("handler second ran %d times on n1, want once though notified twice", n)
+	}
+	for _, e := range rg.sink.all() {
+		if ts, ok := e.(output.TaskStart); ok && ts.Handler != (ts.Name == "first" || ts.Name == "second") {
+			t.Errorf("TaskStart %q has Handler = %v", ts.Name, ts.Handler)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(rg.dir, "state", "pending-handlers", "n1.json")); !os.IsNotExist(err) {
+		t.Errorf("pending handlers left after they ran: %v", err)
+	}
+}
+
+// A handler notified in a run that failed before handlers ran is remembered in the state
+// directory and run by the next run, even though nothing notifies it then.
+func TestPendingHandlersReplayedOnNextRun(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}
+host "n2" {}`, "site.hcl": play(`
+  task "change config" {
+    shell { cmd = "echo changed" }
+    when = var.phase == "one"
+    notify = ["restart"]
+  }
+  task "then fail" {
+    shell { cmd = var.phase == "one" && host.name == "n1" ? "fail 1" : "true" }
+  }
+  handler "restart" {
+    shell { cmd = "echo restart" }
+  }
+`)})
+	pending := filepath.Join(rg.dir, "state", "pending-handlers", "n1.json")
+
+	rg.extra = map[string]string{"phase": "one"}
+	rg.mustRun()
+	if got := hostsOf(rg.sink.results("restart")); got != "n2" {
+		t.Fatalf("first run: restart ran on %q, want n2 only", got)
+	}
+	b, err := os.ReadFile(pending)
+	if err != nil || !strings.Contains(string(b), "restart") {
+		t.Fatalf("pending handlers of n1 after the failed run: %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(rg.dir, "state", "pending-handlers", "n2.json")); !os.IsNotExist(err) {
+		t.Errorf("n2 ran its handler but its pending file remains: %v", err)
+	}
+
+	rg.extra = map[string]string{"phase": "two"}
+	rg.mustRun()
+	if got := hostsOf(rg.sink.results("restart")); got != "n1" {
+		t.Errorf("second run: restart ran on %q, want n1 (replayed)", got)
+	}
+	if !slices.ContainsFunc(rg.sink.warnings(), func(w string) bool { return strings.Contains(w, "earlier run") }) {
+		t.Errorf("no warning about the replayed handler: %q", rg.sink.warnings())
+	}
+	if _, err := os.Stat(pending); !os.IsNotExist(err) {
+		t.Errorf("pending file still there after the handler ran: %v", err)
+	}
+
+	rg.mustRun()
+	if got := hostsOf(rg.sink.results("restart")); got != "" {
+		t.Errorf("third run: restart ran again on %q", got)
+	}
+}
+
+func TestCheckMode(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": play(`
+  task "restart" {
+    command { argv = ["systemctl", "restart", "etcd"] }
+    register = "r"
+  }
+  task "after restart" {
+    debug { msg = "rc was zero" }
+    when = registered.r.rc == 0
+  }
+  task "config" {
+    copy {
+      content = "listen: 2379\n"
+      dest    = "/etc/app.conf"
+    }
+  }
+  task "existing" {
+    copy {
+      content = "new\n"
+      dest    = "/etc/old.conf"
+    }
+  }
+`)})
+	n1 := rg.fleet.Host("n1")
+	n1.SetFile("/etc/old.conf", []byte("old\n"), 0o644)
+	rg.opts.Check, rg.opts.Diff = true, true
+	res := rg.mustRun()
+
+	r := rg.sink.results("restart")["n1"]
+	if r.Status != output.StatusSkipped || !strings.Contains(r.Msg, "would run") {
+		t.Errorf("command in check mode: %+v", r)
+	}
+	dep := rg.sink.results("debug")["n1"] // see TestDebugResultKeepsTaskName
+	if dep.Status != output.StatusSkipped {
+		t.Errorf("a when on an unknown registered value: %s (%s), want skipped", dep.Status, dep.Msg)
+	}
+	cfg := rg.sink.results("config")["n1"]
+	if cfg.Status != output.StatusChanged || len(cfg.Diffs) != 1 || cfg.Diffs[0].After != "listen: 2379\n" {
+		t.Errorf("copy in check mode: %+v", cfg)
+	}
+	old := rg.sink.results("existing")["n1"]
+	if len(old.Diffs) != 1 || old.Diffs[0].Before != "old\n" || old.Diffs[0].After != "new\n" {
+		t.Errorf("diff of an existing file: %+v", old.Diffs)
+	}
+	for _, c := range n1.Calls() {
+		if c.Op == conntest.OpWriteFile || strings.Contains(c.Command, "systemctl") {
+			t.Errorf("check mode did %s %s%s", c.Op, c.Path, c.Command)
+		}
+	}
+	if _, ok := n1.File("/etc/app.conf"); ok {
+		t.Error("check mode created /etc/app.conf")
+	}
+	if f, _ := n1.File("/etc/old.conf"); string(f.Data) != "old\n" {
+		t.Errorf("check mode changed /etc/old.conf to %q", f.Data)
+	}
+	if res.Failed() || res.Recap.Transferred != 0 {
+		t.Errorf("failed %v, uploaded %d bytes", res.Failed(), res.Recap.Transferred)
+	}
+}
+
+func TestCopyWritesThenIsIdempotent(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": play(`
+  task "config" {
+    copy {
+      content = "a = 1\n"
+      dest    = "/etc/app.conf"
+      mode    = "0600"
+    }
+  }
+  task "no dir" {
+    copy {
+      content = "x"
+      dest    = "/opt/missing/x"
+    }
+  }
+`)})
+	res := rg.mustRun()
+	f, ok := rg.fleet.Host("n1").File("/etc/app.conf")
+	if !ok || string(f.Data) != "a = 1\n" || f.Mode != 0o600 {
+		t.Fatalf("file after copy: %q %o %v", f.Data, f.Mode, ok)
+	}
+	if rg.sink.results("config")["n1"].Status != output.StatusChanged || res.Recap.Transferred != 6 {
+		t.Errorf("first copy: %s, %d bytes", rg.sink.results("config")["n1"].Status, res.Recap.Transferred)
+	}
+	if nd := rg.sink.results("no dir")["n1"]; nd.Status != output.StatusFailed || !strings.Contains(nd.Msg, "does not exist") {
+		t.Errorf("copy into a missing directory: %+v", nd)
+	}
+	res = rg.mustRun()
+	if got := rg.sink.results("config")["n1"].Status; got != output.StatusOK || res.Recap.Transferred != 0 {
+		t.Errorf("second copy: %s, %d bytes uploaded, want ok and nothing sent", got, res.Recap.Transferred)
+	}
+}
+
+func TestLimit(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": play(`
+  task "one" {
+    shell { cmd = "echo one" }
+  }
+`)})
+	rg.opts.Limit = "nodes:!n2"
+	res := rg.mustRun()
+	if got := hostsOf(rg.sink.results("one")); got != "n1,n3" {
+		t.Errorf("--limit nodes:!n2 ran on %s", got)
+	}
+	if _, seen := res.Recap.Counts["n2"]; seen || rg.fleet.Dials("n2") != 0 {
+		t.Error("a host outside --limit was touched or counted")
+	}
+
+	rg.opts.Limit = "n4"
+	if _, err := rg.run(); err == nil || !strings.Contains(err.Error(), `did you mean "n1"`) {
+		t.Errorf("--limit with an unknown host: err = %v", err)
+	}
+
+	rg.opts.Limit = "n1"
+	rg.mustRun()
+	if got := hostsOf(rg.sink.results("one")); got != "n1" {
+		t.Errorf("--limit n1 ran on %s", got)
+	}
+}
+
+// The fork limit bounds how many hosts work at once. Each command waits until as many
+// commands as the limit allows are in flight (or no host is left to start), so a runner
+// that ignored the limit shows more than the limit, and one that worked a host at a time
+// never releases its first command (the test then hangs until go test's -timeout).
+func TestForksBoundConcurrency(t *testing.T) {
+	const hosts, forks = 7, 3
+	inv := ""
+	for i := 1; i <= hosts; i++ {
+		inv += "host \"h" + string(rune('0'+i)) + "\" {}\n"
+	}
+	rg := newRig(t, map[string]string{"hosts.hcl": inv, "site.hcl": play(`
+  task "hold" {
+    shell { cmd = "hold" }
+  }
+`)})
+	var mu sync.Mutex
+	cond := sync.NewCond(&mu)
+	started := 0
+	for i := 1; i <= hosts; i++ {
+		rg.fleet.Host("h" + string(rune('0'+i))).Handle(func(context.Context, *conntest.Host, conntest.Command) (connection.Result, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			started++
+			cond.Broadcast()
+			for rg.fleet.InFlight() < forks && started < hosts {
+				cond.Wait()
+			}
+			return connection.Result{}, nil
+		})
+	}
+	rg.opts.Forks = forks
+	rg.mustRun()
+	if got := rg.fleet.MaxInFlight(); got != forks {
+		t.Errorf("max commands in flight = %d, want %d", got, forks)
+	}
+	if n := len(rg.sink.results("hold")); n != hosts {
+		t.Errorf("%d hosts reported, want %d", n, hosts)
+	}
+}
+
+func TestTagsCheckSuggests(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": play(`
+  task "x" {
+    shell { cmd = "true" }
+    tags = ["pki"]
+  }
+`)})
+	pb := loadPlaybook(t, rg)
+	if err := (runner.Tags{Only: []string{"pki"}}).Check(pb); err != nil {
+		t.Errorf("known tag: %v", err)
+	}
+	err := (runner.Tags{Skip: []string{"pkj"}}).Check(pb)
+	if err == nil || !strings.Contains(err.Error(), `did you mean "pki"`) {
+		t.Errorf("unknown tag: %v", err)
+	}
+}
+
+// A debug task's result names the task like any other, so JSON consumers can tell two
+// debug tasks apart.
+func TestDebugResultKeepsTaskName(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": play(`
+  task "show version" {
+    debug { msg = "1.24.6" }
+  }
+`)})
+	rg.mustRun()
+	if _, ok := rg.sink.results("show version")["n1"]; !ok {
+		t.Fatalf("the result of debug task %q is reported with Task = %q "+
+			"(runner/task.go hostResult renames it)", "show version", rg.sink.resultList("debug")[0].Task)
+	}
+}
