@@ -725,3 +725,31 @@ func TestDebugResultKeepsTaskName(t *testing.T) {
 			"(runner/task.go hostResult renames it)", "show version", rg.sink.resultList("debug")[0].Task)
 	}
 }
+
+// A host that cannot be dialled is unreachable, not failed, even when no fact gathering
+// found it first, and it takes no part in later tasks.
+func TestUnreachableWithoutFacts(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "all"
+  gather_facts = false
+  task "one" {
+    shell { cmd = "echo one" }
+  }
+  task "two" {
+    shell { cmd = "echo two" }
+  }
+}
+`})
+	rg.fleet.RefuseDial("n2", errors.New("connection refused"))
+	res := rg.mustRun()
+	if got := rg.sink.results("one")["n2"].Status; got != output.StatusUnreachable {
+		t.Errorf("n2 on task one: %s, want unreachable", got)
+	}
+	if _, ran := rg.sink.results("two")["n2"]; ran {
+		t.Error("the unreachable n2 was tried again on task two")
+	}
+	if !res.Unreachable() || res.Failed() {
+		t.Errorf("recap: unreachable %v, failed %v; want unreachable only", res.Unreachable(), res.Failed())
+	}
+}

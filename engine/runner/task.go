@@ -115,7 +115,13 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 	}
 	target, err := r.taskTarget(ctx, t, h, p, scope)
 	if err != nil {
-		return []outcome{failure(err)}
+		o := failure(err)
+		if connection.IsUnreachable(err) {
+			// Without gather_facts the first task is where a dead host is found.
+			o.status = output.StatusUnreachable
+			st.unreachable = true
+		}
+		return []outcome{o}
 	}
 	redact := redactor(t, vars)
 	var outs []outcome
