@@ -102,7 +102,7 @@ artifact "calico_manifest" {
   version = "3.24.5"
   url     = "https://raw.githubusercontent.com/projectcalico/calico/v${version}/manifests/calico.yaml"
   sha256  = "1e8825b3bc56bd1b2a7565783630a97a09a4fd9f92767d013e4201cf8f88812c"
-  source  = "/work/shared/artifacts/README.md; recomputed from the byte-identical copy /work/shared/artifacts/calico-v3.24.5.yaml"
+  source  = "computed (sha256sum) from the upstream file at the url above, tag v3.24.5"
 }
 
 # Images are pulled by the container runtime, not staged as files: nothing here downloads or
