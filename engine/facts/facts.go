@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kplay-dev/kplay/engine/connection"
+	"github.com/kplay-dev/kplay/engine/internal/atomicfile"
 )
 
 // SchemaVersion changes whenever the shape of Facts changes, invalidating older caches.
@@ -180,22 +181,7 @@ func (c *Cache) Store(host, address string, f *Facts) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(c.Dir, ".facts-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), c.path(host))
+	return atomicfile.Write(c.path(host), b, 0o600)
 }
 
 // Flush removes every cached host.

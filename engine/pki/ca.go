@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/kplay-dev/kplay/engine/internal/atomicfile"
 )
 
 const (
@@ -148,10 +150,10 @@ func createCA(opts CAOptions) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeNew(opts.KeyPath, keyPEM, keyMode); err != nil {
+	if err := atomicfile.WriteNew(opts.KeyPath, keyPEM, keyMode); err != nil {
 		return nil, fmt.Errorf("write CA key: %w", err)
 	}
-	if err := writeNew(opts.CertPath, certPEM, certMode); err != nil {
+	if err := atomicfile.WriteNew(opts.CertPath, certPEM, certMode); err != nil {
 		os.Remove(opts.KeyPath)
 		return nil, fmt.Errorf("write CA certificate: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kplay-dev/kplay/engine/internal/atomicfile"
 )
 
 const (
@@ -284,7 +286,7 @@ func (ca *CA) issue(req CertRequest, key crypto.Signer) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(req.KeyPath, keyPEM, keyMode); err != nil {
+		if err := atomicfile.Write(req.KeyPath, keyPEM, keyMode); err != nil {
 			return fmt.Errorf("write key: %w", err)
 		}
 	} else if err := os.Chmod(req.KeyPath, keyMode); err != nil {
@@ -294,7 +296,7 @@ func (ca *CA) issue(req CertRequest, key crypto.Signer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(req.CertPath, certPEM, certMode); err != nil {
+	if err := atomicfile.Write(req.CertPath, certPEM, certMode); err != nil {
 		return fmt.Errorf("write certificate: %w", err)
 	}
 	return nil

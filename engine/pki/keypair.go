@@ -2,6 +2,8 @@ package pki
 
 import (
 	"fmt"
+
+	"github.com/kplay-dev/kplay/engine/internal/atomicfile"
 )
 
 // EnsureKeyPair makes keyPath hold a private key and pubPath its public key in PKIX PEM, as
@@ -59,10 +61,10 @@ func newKeyPair(keyPath, pubPath string, check bool) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	if err := writeNew(keyPath, keyPEM, keyMode); err != nil {
+	if err := atomicfile.WriteNew(keyPath, keyPEM, keyMode); err != nil {
 		return Decision{}, fmt.Errorf("write key: %w", err)
 	}
-	if err := writeAtomic(pubPath, pubPEM, certMode); err != nil {
+	if err := atomicfile.Write(pubPath, pubPEM, certMode); err != nil {
 		return Decision{}, fmt.Errorf("write public key: %w", err)
 	}
 	return d, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/kplay-dev/kplay/engine/connection"
+	"github.com/kplay-dev/kplay/engine/internal/atomicfile"
 	"github.com/kplay-dev/kplay/engine/inventory"
 	"github.com/kplay-dev/kplay/engine/output"
 )
@@ -110,20 +111,5 @@ func (p *pendingStore) save(host string, set map[string]bool) error {
 	}
 	sort.Strings(names)
 	b, _ := json.Marshal(names)
-	if err := os.MkdirAll(p.dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(p.dir, ".pending-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p.path(host))
+	return atomicfile.Write(p.path(host), b, 0o600)
 }
