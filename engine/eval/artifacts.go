@@ -3,11 +3,11 @@ package eval
 import (
 	"fmt"
 	"path"
-	"sort"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kplay-dev/kplay/engine/fetch"
 )
 
 // artifacts makes var.artifacts: the pinned artifacts with the inventory's overrides (the
@@ -35,7 +35,7 @@ func (e *Env) artifacts(vals map[string]cty.Value) (cty.Value, hcl.Diagnostics) 
 			}
 			url = v.AsString()
 		}
-		url = RewriteURL(url, mirrors)
+		url = fetch.RewriteURL(url, mirrors)
 		unpack := cty.NullVal(cty.Object(map[string]cty.Type{"strip_components": cty.Number}))
 		if a.StripComponents >= 0 {
 			unpack = cty.ObjectVal(map[string]cty.Value{"strip_components": cty.NumberIntVal(int64(a.StripComponents))})
@@ -73,21 +73,6 @@ func (e *Env) images(vals map[string]cty.Value) cty.Value {
 		})
 	}
 	return cty.ObjectVal(out)
-}
-
-// RewriteURL replaces the longest prefix of url found in mirrors by its value.
-func RewriteURL(url string, mirrors map[string]string) string {
-	prefixes := make([]string, 0, len(mirrors))
-	for p := range mirrors {
-		prefixes = append(prefixes, p)
-	}
-	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
-	for _, p := range prefixes {
-		if strings.HasPrefix(url, p) {
-			return mirrors[p] + strings.TrimPrefix(url, p)
-		}
-	}
-	return url
 }
 
 func objectMap(v cty.Value) map[string]cty.Value {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kplay-dev/kplay/engine/fetch"
 )
 
 const pinsFile = `
@@ -174,11 +176,11 @@ func TestRewriteURL(t *testing.T) {
 		{"https://b.example/x/f", "https://b.example/x/f"},
 	}
 	for _, tt := range tests {
-		if got := RewriteURL(tt.in, mirrors); got != tt.want {
+		if got := fetch.RewriteURL(tt.in, mirrors); got != tt.want {
 			t.Errorf("RewriteURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	if got := RewriteURL("https://a.example/f", nil); got != "https://a.example/f" {
+	if got := fetch.RewriteURL("https://a.example/f", nil); got != "https://a.example/f" {
 		t.Errorf("no mirrors: %q", got)
 	}
 }

@@ -3,13 +3,13 @@ package modules
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/kplay-dev/kplay/engine/config"
-	"github.com/kplay-dev/kplay/engine/connection"
 	"github.com/kplay-dev/kplay/engine/eval/funcs"
 )
 
@@ -82,11 +82,11 @@ func (m commandModule) Run(ctx context.Context, c *Call) (*Result, error) {
 	if guard != "" {
 		line = guard + " || { " + line + "\n}"
 	}
-	var stdin *strings.Reader
+	var stdin io.Reader // a nil *strings.Reader would not be a nil io.Reader
 	if c.Args.Has("stdin") {
 		stdin = strings.NewReader(c.Args.String("stdin", ""))
 	}
-	res, err := runMaybeStdin(ctx, c.Target, line, stdin)
+	res, err := c.Target.Run(ctx, line, stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +137,6 @@ func guardReason(a Args) string {
 		return p + " exists"
 	}
 	return a.String("removes", "") + " does not exist"
-}
-
-func runMaybeStdin(ctx context.Context, t *Target, line string, stdin *strings.Reader) (connection.Result, error) {
-	if stdin == nil {
-		return t.Run(ctx, line, nil)
-	}
-	return t.Run(ctx, line, stdin)
 }
 
 // CommandError is a command that ran and failed.

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -117,7 +118,7 @@ func (fileModule) Run(ctx context.Context, c *Call) (*Result, error) {
 		"OWNER": c.Args.String("owner", ""), "GROUP": c.Args.String("group", ""),
 	}
 	if !oneOf(vars["STATE"], fileStates) {
-		return nil, errorf("state is one of %s, not %q", strings.Join(fileStates, ", "), vars["STATE"])
+		return nil, fmt.Errorf("state is one of %s, not %q", strings.Join(fileStates, ", "), vars["STATE"])
 	}
 	sr, err := runScript(ctx, c, vars, fileScript)
 	if err != nil {

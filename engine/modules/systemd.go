@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -94,7 +95,7 @@ func (systemdModule) Run(ctx context.Context, c *Call) (*Result, error) {
 		vars["NOBLOCK"] = "--no-block"
 	}
 	if s := vars["STATE"]; s != "" && !oneOf(s, unitStates) {
-		return nil, errorf("state is one of %s, not %q", strings.Join(unitStates, ", "), s)
+		return nil, fmt.Errorf("state is one of %s, not %q", strings.Join(unitStates, ", "), s)
 	}
 	sr, err := runScript(ctx, c, vars, systemdScript)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"sync"
 
-	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/kplay-dev/kplay/engine/config"
@@ -209,5 +208,3 @@ func hostNames(hosts []*inventory.Host) []string {
 	}
 	return out
 }
-
-var _ = cty.NilVal

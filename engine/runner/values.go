@@ -12,7 +12,6 @@ import (
 
 	"github.com/kplay-dev/kplay/engine/config"
 	"github.com/kplay-dev/kplay/engine/eval"
-	"github.com/kplay-dev/kplay/engine/eval/funcs"
 	"github.com/kplay-dev/kplay/engine/modules"
 	"github.com/kplay-dev/kplay/engine/output"
 )
@@ -259,5 +258,3 @@ func (r *Runner) source(filename string) []byte {
 	}
 	return nil
 }
-
-var _ = funcs.ShellQuote
