@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/kplay-dev/kplay/engine/config"
@@ -61,6 +62,37 @@ type Runner struct {
 	uploaded countingBytes
 	cache    *facts.Cache
 	pending  *pendingStore
+	// varsCache holds each host's merged variables per play and role: merging layers and
+	// evaluating role defaults is the same work for every task of a role.
+	varsCache map[varsKey]cachedVars
+}
+
+type varsKey struct {
+	host string
+	play *config.Play
+	role *config.Role
+}
+
+type cachedVars struct {
+	vars  *eval.Vars
+	diags hcl.Diagnostics
+}
+
+// vars returns h's variables for a task of role in play, merged once per run. Facts are
+// gathered before a play's first task, so role defaults that read facts see them.
+func (r *Runner) vars(h *inventory.Host, p *config.Play, role *config.Role) (*eval.Vars, hcl.Diagnostics) {
+	key := varsKey{h.Name, p, role}
+	r.mu.Lock()
+	c, ok := r.varsCache[key]
+	r.mu.Unlock()
+	if ok {
+		return c.vars, c.diags
+	}
+	v, diags := r.Env.Vars(h, p, role)
+	r.mu.Lock()
+	r.varsCache[key] = cachedVars{v, diags}
+	r.mu.Unlock()
+	return v, diags
 }
 
 type hostConn struct {
@@ -132,6 +164,7 @@ func (r *Runner) setup() {
 	}
 	r.hosts = map[string]*hostState{}
 	r.conns = map[string]*hostConn{}
+	r.varsCache = map[varsKey]cachedVars{}
 	r.cache = &facts.Cache{Dir: r.Inv.StateDir + "/facts", TTL: r.Opts.FactTTL}
 	r.pending = &pendingStore{dir: r.Inv.StateDir + "/pending-handlers"}
 }

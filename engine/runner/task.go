@@ -67,6 +67,8 @@ type outcome struct {
 	value  cty.Value
 	item   string
 	tries  int
+	// delegate names the host a delegated task ran on.
+	delegate string
 }
 
 // runOnHost runs t on h and reports it; it returns the value registered.
@@ -85,15 +87,14 @@ func (r *Runner) runOnHost(ctx context.Context, p *config.Play, t *config.Task, 
 	if status == output.StatusChanged {
 		r.notify(h, st, p, t)
 	}
-	delegate := r.delegateName(t, h, st)
 	for _, o := range outs {
-		r.Sink.Emit(r.hostResult(p, t, h, delegate, o, time.Since(start)))
+		r.Sink.Emit(r.hostResult(p, t, h, o, time.Since(start)))
 	}
 	return value
 }
 
 func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.Task, h *inventory.Host, st *hostState) []outcome {
-	vars, diags := r.Env.Vars(h, p, t.Role)
+	vars, diags := r.vars(h, p, t.Role)
 	if diags.HasErrors() {
 		return []outcome{failure(diagError(diags))}
 	}
@@ -132,6 +133,9 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 		}
 		o := r.attempt(ctx, t, target, s, redact, st)
 		o.item = it.label
+		if t.DelegateTo != nil {
+			o.delegate = target.Name
+		}
 		outs = append(outs, o)
 		if o.status == output.StatusUnreachable || ctx.Err() != nil {
 			break
@@ -290,21 +294,6 @@ func (r *Runner) taskTarget(ctx context.Context, t *config.Task, h *inventory.Ho
 	return tg, err
 }
 
-func (r *Runner) delegateName(t *config.Task, h *inventory.Host, st *hostState) string {
-	if t.DelegateTo == nil {
-		return ""
-	}
-	vars, diags := r.Env.Vars(h, nil, t.Role)
-	if diags.HasErrors() {
-		return ""
-	}
-	name, err := evalString(t.DelegateTo, r.Env.Scope(h, vars.Values, st.registered).Context())
-	if err != nil {
-		return ""
-	}
-	return name
-}
-
 func (r *Runner) notify(h *inventory.Host, st *hostState, p *config.Play, t *config.Task) {
 	if len(t.Notify) == 0 {
 		return
@@ -357,8 +346,8 @@ func (r *Runner) count(st *hostState, s output.Status) {
 	}
 }
 
-func (r *Runner) hostResult(p *config.Play, t *config.Task, h *inventory.Host, delegate string, o outcome, d time.Duration) output.HostResult {
-	hr := output.HostResult{Play: p.Name, Task: t.FullName(), Host: h.Name, Delegate: delegate,
+func (r *Runner) hostResult(p *config.Play, t *config.Task, h *inventory.Host, o outcome, d time.Duration) output.HostResult {
+	hr := output.HostResult{Play: p.Name, Task: t.FullName(), Host: h.Name, Delegate: o.delegate,
 		Item: o.item, Status: o.status, Duration: d, Attempts: o.tries}
 	hr.Module = t.Module
 	if o.res != nil {
