@@ -753,3 +753,34 @@ play "p" {
 		t.Errorf("recap: unreachable %v, failed %v; want unreachable only", res.Unreachable(), res.Failed())
 	}
 }
+
+// A delegated task runs on the delegate's connection, with the delegating host's variables,
+// and its result names both.
+func TestDelegateTo(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "n1,n2"
+  gather_facts = false
+  task "on n3" {
+    shell { cmd = "echo from ${host.name}" }
+    delegate_to = "n3"
+  }
+}
+`})
+	rg.mustRun()
+	res := rg.sink.results("on n3")
+	for _, h := range []string{"n1", "n2"} {
+		if res[h].Delegate != "n3" {
+			t.Errorf("%s: delegate %q, want n3", h, res[h].Delegate)
+		}
+	}
+	cmds := strings.Join(rg.fleet.Host("n3").Commands(), "\n")
+	if !strings.Contains(cmds, "echo from n1") || !strings.Contains(cmds, "echo from n2") {
+		t.Errorf("n3 did not run both hosts' commands: %q", cmds)
+	}
+	for _, h := range []string{"n1", "n2"} {
+		if c := rg.fleet.Host(h).Commands(); len(c) != 0 {
+			t.Errorf("%s ran commands of a delegated task: %q", h, c)
+		}
+	}
+}
