@@ -98,6 +98,8 @@ type rig struct {
 	opts  runner.Options
 	extra map[string]string
 	sink  *recorder
+	// ctx, when set, is the context of the run.
+	ctx context.Context
 }
 
 // newRig writes files (paths relative to a temporary directory; hosts.hcl and site.hcl at
@@ -148,7 +150,11 @@ func (rg *rig) run() (*runner.Result, error) {
 			return rg.fleet.Dial(ctx, h.Name)
 		},
 	}
-	return r.Run(context.Background())
+	ctx := rg.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return r.Run(ctx)
 }
 
 // mustRun runs and fails the test on a run that could not start.

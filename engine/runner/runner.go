@@ -247,11 +247,11 @@ func (r *Runner) recap(d time.Duration, interrupted bool) output.Recap {
 	for name, st := range r.hosts {
 		rc.Hosts = append(rc.Hosts, name)
 		rc.Counts[name] = st.counts
-		if interrupted && st.lastTask != "" && st.inFlight {
+		if st.interrupted != "" {
 			if rc.InFlight == nil {
 				rc.InFlight = map[string]string{}
 			}
-			rc.InFlight[name] = st.lastTask
+			rc.InFlight[name] = st.interrupted
 		}
 	}
 	return rc

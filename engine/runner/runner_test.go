@@ -784,3 +784,42 @@ play "p" {
 		}
 	}
 }
+
+// An interrupted run says which host was in the middle of which task.
+func TestInterruptNamesTaskInFlight(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "wait" {
+    shell { cmd = "block" }
+  }
+  task "after" {
+    shell { cmd = "echo never" }
+  }
+}
+`})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rg.ctx = ctx
+	started := make(chan struct{})
+	rg.fleet.Host("n1").Handle(func(ctx context.Context, h *conntest.Host, c conntest.Command) (connection.Result, error) {
+		if c.Line != "block" {
+			return emulate(ctx, h, c)
+		}
+		close(started)
+		<-ctx.Done()
+		return connection.Result{}, ctx.Err()
+	})
+	go func() {
+		<-started
+		cancel()
+	}()
+	res := rg.mustRun()
+	if !res.Recap.Interrupted || res.Recap.InFlight["n1"] != "wait" {
+		t.Errorf("recap: interrupted %v, in flight %v; want n1 in task wait", res.Recap.Interrupted, res.Recap.InFlight)
+	}
+	if _, ran := rg.sink.results("after")["n1"]; ran {
+		t.Error("a task after the interruption ran")
+	}
+}

@@ -29,8 +29,8 @@ type hostState struct {
 	failed, unreachable bool
 	// notified holds the handlers (by full name) notified and not yet run.
 	notified map[string]bool
-	lastTask string
-	inFlight bool
+	// interrupted names the task a cancelled run cut short on this host.
+	interrupted string
 }
 
 func (s *hostState) out() bool { return s.failed || s.unreachable }

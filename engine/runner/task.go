@@ -74,10 +74,11 @@ type outcome struct {
 // runOnHost runs t on h and reports it; it returns the value registered.
 func (r *Runner) runOnHost(ctx context.Context, p *config.Play, t *config.Task, h *inventory.Host) cty.Value {
 	st := r.state(h)
-	st.lastTask, st.inFlight = t.FullName(), true
-	defer func() { st.inFlight = false }()
 	start := time.Now()
 	outs := r.evaluateAndRun(ctx, p, t, h, st)
+	if ctx.Err() != nil {
+		st.interrupted = t.FullName()
+	}
 	status := aggregate(outs)
 	value := registerValue(outs, t.ForEach != nil)
 	if t.Register != "" {

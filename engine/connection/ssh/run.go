@@ -102,7 +102,7 @@ func (c *Conn) kill(sess *gossh.Session, stdout *pidWriter, waitErr <-chan error
 		ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 		defer cancel()
 		group := strconv.Itoa(pid)
-		_, err := c.Run(ctx, connection.Cmd{Command: "kill -KILL -- -" + group + " 2>/dev/null || kill -KILL " + group})
+		_, err := c.Run(ctx, connection.Cmd{Command: "kill -KILL -" + group + " 2>/dev/null || kill -KILL " + group})
 		if err != nil {
 			slog.Debug("ssh kill of cancelled command failed", "host", c.cfg.Host, "pid", pid, "err", err)
 		}

@@ -143,6 +143,27 @@ func TestRunCancel(t *testing.T) {
 	}
 }
 
+// A cancelled command's children die with it: the command's process group is killed, as
+// Ctrl-C in kplay promises. /bin/sh is dash on Debian, whose kill takes no "--".
+func TestRunCancelKillsChildren(t *testing.T) {
+	srv := sshtest.Start(t)
+	c := dial(t, config(srv))
+	fifo := mkfifo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, connection.Cmd{Command: "sleep 31 & echo $! > " + fifo + "; wait"})
+		done <- err
+	}()
+	child := readPID(t, fifo)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after cancel: %v, want context.Canceled", err)
+	}
+	waitGone(t, child)
+}
+
 func TestServerLostMidCommand(t *testing.T) {
 	srv := sshtest.Start(t)
 	c := dial(t, config(srv))
