@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"path"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -25,6 +28,9 @@ type ArgSpec struct {
 	// Template marks a path of a template in the role's templates/ directory: a literal
 	// value is checked to exist and its variable references are checked like the task's.
 	Template bool
+	// AbsPath marks a path that must be absolute: a relative one would land in kplay's
+	// working directory on the deploy host and in the login directory on a node.
+	AbsPath bool
 }
 
 // Modules is the set of modules a loader knows, by name.
@@ -52,6 +58,18 @@ func (s *ModuleSpec) Arg(name string) *ArgSpec {
 		if s.Args[i].Name == name {
 			return &s.Args[i]
 		}
+	}
+	return nil
+}
+
+// CheckValue checks what the type cannot: that an AbsPath argument is absolute. The runner
+// calls it on evaluated values, the loader on values known without a host.
+func (a *ArgSpec) CheckValue(v cty.Value) error {
+	if a == nil || !a.AbsPath || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return nil
+	}
+	if p := v.AsString(); !path.IsAbs(p) {
+		return fmt.Errorf("argument %q must be an absolute path, not %q", a.Name, p)
 	}
 	return nil
 }

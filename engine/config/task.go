@@ -163,12 +163,23 @@ func (m Modules) Names() []string {
 // checkArgType converts an argument whose value needs no variables to its declared type, so
 // `mode = true` is an error at load, not on the third host.
 func checkArgType(spec *ArgSpec, at *hcl.Attribute) hcl.Diagnostics {
-	if spec.Type == cty.DynamicPseudoType || len(at.Expr.Variables()) > 0 {
+	if len(at.Expr.Variables()) > 0 {
 		return nil
 	}
 	v, diags := at.Expr.Value(StaticContext())
 	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
 		return nil // functions needing a host (file of a missing path...) fail at run time
+	}
+	if err := spec.CheckValue(v); err != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for module argument",
+			Detail:   err.Error() + ".",
+			Subject:  at.Expr.Range().Ptr(),
+		}}
+	}
+	if spec.Type == cty.DynamicPseudoType {
+		return nil
 	}
 	if _, err := convert.Convert(v, spec.Type); err != nil {
 		return hcl.Diagnostics{{

@@ -24,9 +24,9 @@ func init() {
 type commandModule struct{ shell bool }
 
 var commonCommandArgs = []config.ArgSpec{
-	{Name: "chdir", Type: cty.String, Doc: "Directory to run in."},
-	{Name: "creates", Type: cty.String, Doc: "Skip when this path exists."},
-	{Name: "removes", Type: cty.String, Doc: "Skip unless this path exists."},
+	{Name: "chdir", Type: cty.String, AbsPath: true, Doc: "Directory to run in."},
+	{Name: "creates", Type: cty.String, AbsPath: true, Doc: "Skip when this path exists."},
+	{Name: "removes", Type: cty.String, AbsPath: true, Doc: "Skip unless this path exists."},
 	{Name: "stdin", Type: cty.String, Doc: "Text fed to the command's standard input."},
 }
 

@@ -19,7 +19,7 @@ func init() {
 }
 
 var putArgs = []config.ArgSpec{
-	{Name: "dest", Type: cty.String, Required: true, Doc: "Path on the host."},
+	{Name: "dest", Type: cty.String, AbsPath: true, Required: true, Doc: "Path on the host."},
 	{Name: "mode", Type: cty.String, Doc: "Octal mode as a string; default \"0644\"."},
 	{Name: "owner", Type: cty.String, Doc: "Owning user."},
 	{Name: "group", Type: cty.String, Doc: "Owning group."},

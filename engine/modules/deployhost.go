@@ -37,7 +37,7 @@ func (downloadModule) Spec() *config.ModuleSpec {
 		{Name: "url", Type: cty.String, Required: true, Doc: "http, https or file URL (after mirror rewriting)."},
 		{Name: "sha256", Type: cty.String, Doc: "Expected sha256 in hex; this or sha512 is mandatory."},
 		{Name: "sha512", Type: cty.String, Doc: "Expected sha512 in hex, for files upstream pins only that way."},
-		{Name: "dest", Type: cty.String, Required: true, Doc: "File to create on the deploy host."},
+		{Name: "dest", Type: cty.String, AbsPath: true, Required: true, Doc: "File to create on the deploy host."},
 		{Name: "mode", Type: cty.String, Doc: "Octal mode; default \"0644\"."},
 	}, Validate: func(t *config.Task) hcl.Diagnostics { return validateMode(t, "mode") }}
 }
@@ -71,8 +71,8 @@ type unarchiveModule struct{}
 
 func (unarchiveModule) Spec() *config.ModuleSpec {
 	return &config.ModuleSpec{Name: "unarchive", Args: []config.ArgSpec{
-		{Name: "src", Type: cty.String, Required: true, Doc: "Archive on the deploy host (.tar, .tar.gz, .tgz, .zip)."},
-		{Name: "dest", Type: cty.String, Required: true, Doc: "Directory that will hold exactly the archive's content."},
+		{Name: "src", Type: cty.String, AbsPath: true, Required: true, Doc: "Archive on the deploy host (.tar, .tar.gz, .tgz, .zip)."},
+		{Name: "dest", Type: cty.String, AbsPath: true, Required: true, Doc: "Directory that will hold exactly the archive's content."},
 		{Name: "strip_components", Type: cty.Number, Doc: "Leading path components to drop."},
 	}}
 }
@@ -99,10 +99,10 @@ type pkiModule struct{}
 func (pkiModule) Spec() *config.ModuleSpec {
 	return &config.ModuleSpec{Name: "pki", Args: []config.ArgSpec{
 		{Name: "is_ca", Type: cty.Bool, Doc: "Make (or keep) a CA at cert/key instead of a leaf."},
-		{Name: "cert", Type: cty.String, Required: true, Doc: "Certificate file (PEM)."},
-		{Name: "key", Type: cty.String, Required: true, Doc: "Private key file (PEM, 0600)."},
-		{Name: "ca_cert", Type: cty.String, Doc: "The signing CA's certificate, for a leaf."},
-		{Name: "ca_key", Type: cty.String, Doc: "The signing CA's key, for a leaf."},
+		{Name: "cert", Type: cty.String, AbsPath: true, Required: true, Doc: "Certificate file (PEM)."},
+		{Name: "key", Type: cty.String, AbsPath: true, Required: true, Doc: "Private key file (PEM, 0600)."},
+		{Name: "ca_cert", Type: cty.String, AbsPath: true, Doc: "The signing CA's certificate, for a leaf."},
+		{Name: "ca_key", Type: cty.String, AbsPath: true, Doc: "The signing CA's key, for a leaf."},
 		{Name: "common_name", Type: cty.String, Required: true, Doc: "Subject CN."},
 		{Name: "organization", Type: cty.List(cty.String), Doc: "Subject O (Kubernetes groups)."},
 		{Name: "dns_names", Type: cty.List(cty.String), Doc: "DNS SANs."},

@@ -23,7 +23,7 @@ func (fileModule) Spec() *config.ModuleSpec {
 	return &config.ModuleSpec{
 		Name: "file",
 		Args: []config.ArgSpec{
-			{Name: "path", Type: cty.String, Required: true, Doc: "The path to manage."},
+			{Name: "path", Type: cty.String, AbsPath: true, Required: true, Doc: "The path to manage."},
 			{Name: "state", Type: cty.String, Doc: "directory (default), file (must exist), touch, link or absent."},
 			{Name: "src", Type: cty.String, Doc: "Target of a symlink (state = \"link\")."},
 			{Name: "mode", Type: cty.String, Doc: "Octal mode as a string, \"0755\"."},

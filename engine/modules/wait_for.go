@@ -26,9 +26,9 @@ func (waitForModule) Spec() *config.ModuleSpec {
 			{Name: "port", Type: cty.Number, Doc: "TCP port that must accept connections."},
 			{Name: "host", Type: cty.String, Doc: "Address for port; default 127.0.0.1."},
 			{Name: "url", Type: cty.String, Doc: "HTTP(S) URL that must answer 2xx."},
-			{Name: "ca_cert", Type: cty.String, Doc: "CA bundle to verify the URL's server with."},
-			{Name: "client_cert", Type: cty.String, Doc: "Client certificate for the URL."},
-			{Name: "client_key", Type: cty.String, Doc: "Client key for the URL."},
+			{Name: "ca_cert", Type: cty.String, AbsPath: true, Doc: "CA bundle to verify the URL's server with."},
+			{Name: "client_cert", Type: cty.String, AbsPath: true, Doc: "Client certificate for the URL."},
+			{Name: "client_key", Type: cty.String, AbsPath: true, Doc: "Client key for the URL."},
 			{Name: "timeout", Type: cty.String, Doc: "How long to wait; default \"60s\"."},
 		},
 		Validate: func(t *config.Task) hcl.Diagnostics {

@@ -823,3 +823,31 @@ play "p" {
 		t.Error("a task after the interruption ran")
 	}
 }
+
+// A path computed at run time is checked too: a relative one would land in the login
+// directory on a node.
+func TestRelativePathRefusedAtRunTime(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}
+vars = { dir = "etc" }`, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "write" {
+    copy {
+      content = "x"
+      dest    = "${var.dir}/motd"
+    }
+  }
+}
+`})
+	rg.mustRun()
+	r := rg.sink.results("write")["n1"]
+	if r.Status != output.StatusFailed || !strings.Contains(r.Msg, "absolute path") {
+		t.Errorf("relative dest: %s %q, want failed naming the absolute path rule", r.Status, r.Msg)
+	}
+	for _, c := range rg.fleet.Host("n1").Calls() {
+		if c.Op != conntest.OpClose {
+			t.Errorf("the host was asked to do something: %+v", c)
+		}
+	}
+}

@@ -103,7 +103,11 @@ func evalArgs(t *config.Task, spec *config.ModuleSpec, s *eval.Scope) (modules.A
 			known = false
 			continue
 		}
-		if a := spec.Arg(name); a != nil && a.Type != cty.DynamicPseudoType && !v.IsNull() {
+		a := spec.Arg(name)
+		if err := a.CheckValue(v); err != nil {
+			return nil, false, fmt.Errorf("%s: %w", at.Expr.Range(), err)
+		}
+		if a != nil && a.Type != cty.DynamicPseudoType && !v.IsNull() {
 			conv, err := convert.Convert(v, a.Type)
 			if err != nil {
 				return nil, false, fmt.Errorf("%s: argument %q must be %s: %v", at.Expr.Range(), name, a.Type.FriendlyName(), err)

@@ -83,6 +83,18 @@ variable "etcd_quota_backend_bytes" {
   description = "Backend quota in bytes."
 }
 
+variable "etcdctl" {
+  type = list(string)
+  default = [
+    "${var.bin_dir}/etcdctl",
+    "--endpoints=https://127.0.0.1:${var.etcd_client_port}",
+    "--cacert=${var.etcd_conf_dir}/pki/ca.pem",
+    "--cert=${var.etcd_conf_dir}/pki/client.pem",
+    "--key=${var.etcd_conf_dir}/pki/client-key.pem",
+  ]
+  description = "etcdctl talking to the local member over TLS, as the health checks run it."
+}
+
 task "etcd directories" {
   for_each = { (var.etcd_conf_dir) = "0755", "${var.etcd_conf_dir}/pki" = "0700", (var.etcd_data_dir) = "0700" }
   file {
@@ -139,14 +151,7 @@ task "start etcd" {
 
 task "etcd member healthy" {
   command {
-    argv = [
-      "${var.bin_dir}/etcdctl",
-      "--endpoints=https://127.0.0.1:${var.etcd_client_port}",
-      "--cacert=${var.etcd_conf_dir}/pki/ca.pem",
-      "--cert=${var.etcd_conf_dir}/pki/client.pem",
-      "--key=${var.etcd_conf_dir}/pki/client-key.pem",
-      "endpoint", "health",
-    ]
+    argv = concat(var.etcdctl, ["endpoint", "health"])
   }
   register     = "etcd_health"
   until        = registered.etcd_health.rc == 0
@@ -167,14 +172,7 @@ handler "restart etcd" {
 
 handler "etcd healthy after restart" {
   command {
-    argv = [
-      "${var.bin_dir}/etcdctl",
-      "--endpoints=https://127.0.0.1:${var.etcd_client_port}",
-      "--cacert=${var.etcd_conf_dir}/pki/ca.pem",
-      "--cert=${var.etcd_conf_dir}/pki/client.pem",
-      "--key=${var.etcd_conf_dir}/pki/client-key.pem",
-      "endpoint", "health",
-    ]
+    argv = concat(var.etcdctl, ["endpoint", "health"])
   }
   register     = "etcd_restart_health"
   until        = registered.etcd_restart_health.rc == 0
