@@ -74,6 +74,9 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 	if f.outputFormat != "human" && f.outputFormat != "json" {
 		return &exitError{code: exitBadOptions, msg: fmt.Sprintf("--output is human or json, not %q", f.outputFormat)}
 	}
+	if f.forks < 1 {
+		return &exitError{code: exitBadOptions, msg: fmt.Sprintf("--forks must be at least 1, not %d", f.forks)}
+	}
 	p, err := load(cmd.ErrOrStderr(), path, f.loadFlags)
 	if err != nil {
 		return err

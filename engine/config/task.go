@@ -105,6 +105,12 @@ func decodeTask(block *hcl.Block, mods Modules, handler bool) (*Task, hcl.Diagno
 	diags = append(diags, literal(a["run_once"], &t.RunOnce)...)
 	diags = append(diags, literal(a["ignore_errors"], &t.IgnoreErrors)...)
 	diags = append(diags, literal(a["retries"], &t.Retries)...)
+	if t.Retries < 0 {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Invalid value",
+			Detail: "retries is how many more times to try: 0 or more.", Subject: a["retries"].Expr.Range().Ptr(),
+		})
+	}
 	diags = append(diags, duration(a["delay"], &t.Delay)...)
 	diags = append(diags, duration(a["timeout"], &t.Timeout)...)
 	if t.Until != nil && t.Retries == 0 {
@@ -248,6 +254,14 @@ func duration(at *hcl.Attribute, target *time.Duration) hcl.Diagnostics {
 			Severity: hcl.DiagError,
 			Summary:  "Invalid duration",
 			Detail:   fmt.Sprintf("Argument %q takes a duration such as \"5s\" or \"2m\": %v.", at.Name, err),
+			Subject:  at.Expr.Range().Ptr(),
+		}}
+	}
+	if d < 0 {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid duration",
+			Detail:   fmt.Sprintf("Argument %q cannot be negative.", at.Name),
 			Subject:  at.Expr.Range().Ptr(),
 		}}
 	}

@@ -177,6 +177,9 @@ func (r *Runner) limitHosts() (map[*inventory.Host]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--limit: %w", err)
 	}
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("--limit %q matches no host of %s", r.Opts.Limit, r.Inv.Path)
+	}
 	set := map[*inventory.Host]bool{}
 	for _, h := range hosts {
 		set[h] = true

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad command-line options exit 5 with a message naming the option, before any host.
+func TestBadOptions(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte("play \"p\" {\n  hosts = \"all\"\n  task \"t\" {\n    debug { msg = \"hi\" }\n  }\n}\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--forks", "0"}, "--forks"},
+		{[]string{"--limit", "zz*"}, "matches no host"},
+		{[]string{"--limit", "deploi"}, `did you mean "deploy"`},
+		{[]string{"--tags", "nosuch"}, `no task has the tag "nosuch"`},
+		{[]string{"-o", "yaml"}, "--output"},
+		{[]string{"--no-such-flag"}, "unknown flag"},
+		{[]string{"-e", "a-b=1"}, "-e"},
+	} {
+		r := runKplay(t, dir, append([]string{"run", "site.hcl", "-i", "hosts.hcl"}, tc.args...)...)
+		if r.code != 5 || !strings.Contains(r.stdout+r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 5 and %q in:\n%s%s", tc.args, r.code, tc.want, r.stdout, r.stderr)
+		}
+	}
+	if r := runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl"); r.code != 0 {
+		t.Errorf("the valid run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
