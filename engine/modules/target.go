@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 
@@ -25,6 +26,8 @@ type Target struct {
 	User string
 	// Become runs commands and writes files as root through `sudo -n`.
 	Become bool
+	// Env is exported to every command run, after become (so sudo's reset does not drop it).
+	Env map[string]string
 
 	sudoOnce *sync.Once
 	sudoErr  *error
@@ -69,8 +72,18 @@ func (t *Target) checkSudo(ctx context.Context) error {
 	return *t.sudoErr
 }
 
+// WithEnv returns a copy of t that exports env to its commands.
+func (t *Target) WithEnv(env map[string]string) *Target {
+	c := *t
+	c.Env = env
+	return &c
+}
+
 // Run runs a shell command line, as root when t becomes.
 func (t *Target) Run(ctx context.Context, command string, stdin io.Reader) (connection.Result, error) {
+	if len(t.Env) > 0 {
+		command = exports(t.Env) + command
+	}
 	if t.sudo() {
 		if err := t.checkSudo(ctx); err != nil {
 			return connection.Result{}, err
@@ -125,4 +138,18 @@ func (t *Target) WriteFile(ctx context.Context, p string, r io.Reader, mode fs.F
 		return fmt.Errorf("writing %s: %s", p, bytes.TrimSpace(res.Stderr))
 	}
 	return nil
+}
+
+// exports renders env as shell assignments, names sorted so a command line is stable.
+func exports(env map[string]string) string {
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		b.WriteString("export " + k + "=" + funcs.ShellQuote(env[k]) + "; ")
+	}
+	return b.String()
 }

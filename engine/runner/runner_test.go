@@ -851,3 +851,62 @@ play "p" {
 		}
 	}
 }
+
+// A task's environment is exported to its command, quoted, and checked for names a shell
+// cannot export.
+func TestEnvironment(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "bad name" {
+    shell { cmd = "echo no" }
+    environment   = { "A-B" = "1" }
+    ignore_errors = true
+  }
+  # The test double answers no export lines: only the command sent matters here.
+  task "with env" {
+    shell { cmd = "echo hi" }
+    environment   = { HTTP_PROXY = "http://proxy:3128", QUOTED = "a'b $(x)" }
+    ignore_errors = true
+  }
+}
+`})
+	rg.mustRun()
+	cmds := strings.Join(rg.fleet.Host("n1").Commands(), "\n")
+	want := `export HTTP_PROXY=http://proxy:3128; export QUOTED='a'\''b $(x)'; echo hi`
+	if !strings.Contains(cmds, want) || strings.Contains(cmds, "echo no") {
+		t.Errorf("commands %q lack %q", cmds, want)
+	}
+	if r := rg.sink.results("bad name")["n1"]; r.Status != output.StatusIgnored || !strings.Contains(r.Msg, "not a valid environment variable name") {
+		t.Errorf("bad name: %s %q", r.Status, r.Msg)
+	}
+}
+
+// A task that fails before its module runs (a condition that cannot be evaluated) takes
+// the host out of the play like any other failure.
+func TestEarlyFailureLeavesPlay(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "bad condition" {
+    shell { cmd = "echo one" }
+    when = tonumber("x") > 1
+  }
+  task "after" {
+    shell { cmd = "echo after" }
+  }
+}
+`})
+	res := rg.mustRun()
+	if r := rg.sink.results("bad condition")["n1"]; r.Status != output.StatusFailed {
+		t.Errorf("bad condition: %s", r.Status)
+	}
+	if _, ran := rg.sink.results("after")["n1"]; ran {
+		t.Error("the failed host ran the next task")
+	}
+	if !res.Failed() {
+		t.Error("the run does not report a failed host")
+	}
+}

@@ -79,6 +79,7 @@ func (r *Runner) runOnHost(ctx context.Context, p *config.Play, t *config.Task, 
 	if ctx.Err() != nil {
 		st.interrupted = t.FullName()
 	}
+	settle(t, st, outs)
 	status := aggregate(outs)
 	value := registerValue(outs, t.ForEach != nil)
 	if t.Register != "" {
@@ -121,9 +122,15 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 		if connection.IsUnreachable(err) {
 			// Without gather_facts the first task is where a dead host is found.
 			o.status = output.StatusUnreachable
-			st.unreachable = true
 		}
 		return []outcome{o}
+	}
+	if t.Environment != nil {
+		env, err := evalEnv(t.Environment, scope)
+		if err != nil {
+			return []outcome{failure(err)}
+		}
+		target = target.WithEnv(env)
 	}
 	redact := redactor(t, vars)
 	var outs []outcome
@@ -132,7 +139,7 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 		if it.key != cty.NilVal {
 			s = scope.WithEach(it.key, it.value)
 		}
-		o := r.attempt(ctx, t, target, s, redact, st)
+		o := r.attempt(ctx, t, target, s, redact)
 		o.item = it.label
 		if t.DelegateTo != nil {
 			o.delegate = target.Name
@@ -146,7 +153,7 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 }
 
 // attempt runs the module, again while until is false and retries remain.
-func (r *Runner) attempt(ctx context.Context, t *config.Task, target *modules.Target, s *eval.Scope, redact func(string) string, st *hostState) outcome {
+func (r *Runner) attempt(ctx context.Context, t *config.Task, target *modules.Target, s *eval.Scope, redact func(string) string) outcome {
 	mod, _ := modules.Lookup(t.Module)
 	var o outcome
 	for try := 1; ; try++ {
@@ -171,13 +178,12 @@ func (r *Runner) attempt(ctx context.Context, t *config.Task, target *modules.Ta
 		case <-ctx.Done():
 		}
 	}
-	return r.judge(t, s, o, st)
+	return r.judge(t, s, o)
 }
 
 // judge applies changed_when, failed_when and ignore_errors to an outcome.
-func (r *Runner) judge(t *config.Task, s *eval.Scope, o outcome, st *hostState) outcome {
+func (r *Runner) judge(t *config.Task, s *eval.Scope, o outcome) outcome {
 	if o.status == output.StatusUnreachable {
-		st.unreachable = true
 		return o
 	}
 	if t.ChangedWhen != nil && o.res != nil && o.status != output.StatusSkipped {
@@ -199,13 +205,6 @@ func (r *Runner) judge(t *config.Task, s *eval.Scope, o outcome, st *hostState) 
 		}
 	}
 	o.value = resultValue(o)
-	if o.status == output.StatusFailed {
-		if t.IgnoreErrors {
-			o.status = output.StatusIgnored
-		} else {
-			st.failed = true
-		}
-	}
 	return o
 }
 
@@ -399,4 +398,21 @@ func diagError(diags hcl.Diagnostics) error {
 		parts = append(parts, s)
 	}
 	return errors.New(strings.Join(parts, "; "))
+}
+
+// settle applies what an outcome means for the host, whichever step of the task it came
+// from: an unreachable host and a failed one leave the run, unless the task ignores errors.
+func settle(t *config.Task, st *hostState, outs []outcome) {
+	for i := range outs {
+		switch outs[i].status {
+		case output.StatusUnreachable:
+			st.unreachable = true
+		case output.StatusFailed:
+			if t.IgnoreErrors {
+				outs[i].status = output.StatusIgnored
+			} else {
+				st.failed = true
+			}
+		}
+	}
 }

@@ -262,3 +262,37 @@ func (r *Runner) source(filename string) []byte {
 	}
 	return nil
 }
+
+// evalEnv evaluates a task's environment: an object of names to strings. A name must be a
+// valid shell variable name, since it is exported through the shell.
+func evalEnv(e hcl.Expression, s *eval.Scope) (map[string]string, error) {
+	v, diags := e.Value(s.Context())
+	if diags.HasErrors() {
+		return nil, diagError(diags)
+	}
+	if v.IsNull() || !v.IsWhollyKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return nil, fmt.Errorf("%s: environment takes an object of names to strings", e.Range())
+	}
+	env := map[string]string{}
+	for k, x := range v.AsValueMap() {
+		if !validEnvName(k) {
+			return nil, fmt.Errorf("%s: %q is not a valid environment variable name", e.Range(), k)
+		}
+		sv, err := convert.Convert(x, cty.String)
+		if err != nil || sv.IsNull() {
+			return nil, fmt.Errorf("%s: environment value of %s must be a string", e.Range(), k)
+		}
+		env[k] = sv.AsString()
+	}
+	return env, nil
+}
+
+func validEnvName(s string) bool {
+	for i, r := range s {
+		ok := r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9'
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
+}
