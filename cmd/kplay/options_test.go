@@ -33,3 +33,26 @@ func TestBadOptions(t *testing.T) {
 		t.Errorf("the valid run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// --list-tasks with --tags shows exactly the tasks that would run, touching no host: the lab
+// inventory's hosts do not exist while this runs.
+func TestListTasks(t *testing.T) {
+	r := runKplay(t, "../..", "run", "site.hcl", "-i", "inventories/lab/hosts.hcl", "--list-tasks", "--tags", "pki")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var tasks []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "task" {
+			tasks = append(tasks, strings.Join(f[1:4], " "))
+		}
+	}
+	want := "pki : pki,pki : cluster,pki : etcd,pki : etcd,pki : etcd"
+	if got := strings.Join(tasks, ","); got != want || len(tasks) != 5 {
+		t.Errorf("--list-tasks --tags pki listed %q\n%s", tasks, r.stdout)
+	}
+	r = runKplay(t, "../..", "run", "site.hcl", "-i", "inventories/lab/hosts.hcl", "--list-hosts", "--limit", "n2")
+	if r.code != 0 || strings.Count(r.stdout, "  host ") != 1 || !strings.Contains(r.stdout, "  host n2") {
+		t.Errorf("--list-hosts --limit n2:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +40,10 @@ type runFlags struct {
 	logFile        string
 	connectTimeout time.Duration
 	interruptWait  time.Duration
+	startAt        string
+	listHosts      bool
+	listTasks      bool
+	listTags       bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -65,6 +71,10 @@ func newRunCmd() *cobra.Command {
 	fl.StringVarP(&f.outputFormat, "output", "o", "human", "output format: human or json")
 	fl.StringVar(&f.logFile, "log-file", "", "write a developer log (log/slog JSON) to this file")
 	fl.DurationVar(&f.connectTimeout, "timeout", 10*time.Second, "SSH connect and handshake timeout")
+	fl.StringVar(&f.startAt, "start-at-task", "", "skip every task before the first one of this name")
+	fl.BoolVar(&f.listHosts, "list-hosts", false, "list each play's hosts (after --limit) and exit")
+	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the tasks --tags selects, per play, and exit")
+	fl.BoolVar(&f.listTags, "list-tags", false, "list the tags of the selected tasks, per play, and exit")
 	fl.DurationVar(&f.interruptWait, "interrupt-wait", 10*time.Second, "after Ctrl-C, how long to wait for commands in flight")
 	return cmd
 }
@@ -85,6 +95,9 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 	if err := tags.Check(p.playbook); err != nil {
 		return &exitError{code: exitBadOptions, msg: err.Error()}
 	}
+	if f.listHosts || f.listTasks || f.listTags {
+		return listPlan(out, p, tags, f)
+	}
 	logger, closeLog, err := openLog(f.logFile, f.verbose)
 	if err != nil {
 		return &exitError{code: exitBadOptions, msg: err.Error()}
@@ -96,7 +109,7 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 		Env: eval.NewEnv(p.inv, p.extra, p.pins, kplayObject(p, f.check, f.diff), filepath.Dir(path)),
 		Opts: runner.Options{
 			Forks: f.forks, Check: f.check, Diff: f.diff, Tags: tags, Limit: f.limit,
-			FactTTL: f.factTTL, FlushCache: f.flushCache,
+			FactTTL: f.factTTL, FlushCache: f.flushCache, StartAt: f.startAt,
 		},
 		Sink: sink(out, f),
 		Dial: dialer(p.inv, f),
@@ -204,4 +217,40 @@ func openLog(path string, verbose int) (*slog.Logger, func(), error) {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewJSONHandler(fh, &slog.HandlerOptions{Level: level})), func() { fh.Close() }, nil
+}
+
+// listPlan prints what the run would touch, as ansible-playbook's --list-* options do.
+func listPlan(w io.Writer, p *project, tags runner.Tags, f *runFlags) error {
+	plans, err := runner.Plan(p.playbook, p.inv, tags, f.limit)
+	if err != nil {
+		return &exitError{code: exitBadOptions, msg: err.Error()}
+	}
+	for _, pp := range plans {
+		fmt.Fprintf(w, "play %q (%d hosts)\n", pp.Name, len(pp.Hosts))
+		if f.listHosts {
+			for _, h := range pp.Hosts {
+				fmt.Fprintf(w, "  host %s\n", h)
+			}
+		}
+		if f.listTasks {
+			for _, t := range pp.Tasks {
+				fmt.Fprintf(w, "  task %-50s tags: %s\n", t.Name, strings.Join(t.Tags, ","))
+			}
+		}
+		if f.listTags {
+			seen := map[string]bool{}
+			var all []string
+			for _, t := range pp.Tasks {
+				for _, tag := range t.Tags {
+					if !seen[tag] {
+						seen[tag] = true
+						all = append(all, tag)
+					}
+				}
+			}
+			sort.Strings(all)
+			fmt.Fprintf(w, "  tags: %s\n", strings.Join(all, ", "))
+		}
+	}
+	return nil
 }

@@ -38,7 +38,10 @@ func (r *Runner) runPlay(ctx context.Context, p *config.Play, limit map[*invento
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !r.Opts.Tags.Selects(p, t) {
+		if !r.started && startsHere(t, r.Opts.StartAt) {
+			r.started = true
+		}
+		if !r.started || !r.Opts.Tags.Selects(p, t) {
 			continue
 		}
 		hosts = r.alive(hosts)

@@ -39,6 +39,9 @@ type Options struct {
 	// FactTTL is how long cached facts are trusted.
 	FactTTL    time.Duration
 	FlushCache bool
+	// StartAt skips every task before the first one with this name ("role : task" or
+	// just "task"), as --start-at-task.
+	StartAt string
 }
 
 // Dialer opens a connection to a host.
@@ -65,6 +68,8 @@ type Runner struct {
 	// varsCache holds each host's merged variables per play and role: merging layers and
 	// evaluating role defaults is the same work for every task of a role.
 	varsCache map[varsKey]cachedVars
+	// started turns true at the --start-at-task task (at once without one).
+	started bool
 }
 
 type varsKey struct {
@@ -133,6 +138,9 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkStartAt(); err != nil {
+		return nil, err
+	}
 	if r.Opts.FlushCache {
 		if err := r.cache.Flush(); err != nil {
 			return nil, fmt.Errorf("flushing the fact cache: %w", err)
@@ -168,6 +176,30 @@ func (r *Runner) setup() {
 	r.cache = &facts.Cache{Dir: r.Inv.StateDir + "/facts", TTL: r.Opts.FactTTL}
 	r.pending = &pendingStore{dir: r.Inv.StateDir + "/pending-handlers"}
 }
+
+// checkStartAt makes sure --start-at-task names a task, so a typo does not skip everything.
+func (r *Runner) checkStartAt() error {
+	r.started = r.Opts.StartAt == ""
+	if r.started {
+		return nil
+	}
+	var names []string
+	for _, p := range r.Playbook.Plays {
+		for _, t := range p.AllTasks() {
+			if startsHere(t, r.Opts.StartAt) {
+				return nil
+			}
+			names = append(names, t.FullName())
+		}
+	}
+	msg := fmt.Sprintf("--start-at-task: no task is named %q", r.Opts.StartAt)
+	if s := config.NameSuggestion(r.Opts.StartAt, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return errors.New(msg)
+}
+
+func startsHere(t *config.Task, name string) bool { return t.FullName() == name || t.Name == name }
 
 func (r *Runner) limitHosts() (map[*inventory.Host]bool, error) {
 	if r.Opts.Limit == "" {

@@ -910,3 +910,36 @@ play "p" {
 		t.Error("the run does not report a failed host")
 	}
 }
+
+// --start-at-task skips what comes before the named task, across plays, and refuses a
+// name no task has.
+func TestStartAtTask(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "one" {
+  hosts        = "n1"
+  gather_facts = false
+  task "a" {
+    shell { cmd = "echo a" }
+  }
+}
+play "two" {
+  hosts        = "n1"
+  gather_facts = false
+  task "b" {
+    shell { cmd = "echo b" }
+  }
+  task "c" {
+    shell { cmd = "echo c" }
+  }
+}
+`})
+	rg.opts.StartAt = "b"
+	rg.mustRun()
+	if got := strings.Join(rg.fleet.Host("n1").Commands(), ","); got != "echo b,echo c" {
+		t.Errorf("commands %q, want echo b,echo c", got)
+	}
+	rg.opts.StartAt = "bb"
+	if _, err := rg.run(); err == nil || !strings.Contains(err.Error(), `did you mean "b"`) {
+		t.Errorf("unknown --start-at-task: %v", err)
+	}
+}
