@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // Playbook is an ordered list of plays read from one file.
@@ -31,6 +35,13 @@ type Play struct {
 	// GatherFacts is true unless the play turns it off.
 	GatherFacts    bool
 	AnyErrorsFatal bool
+	// Serial splits the play's hosts into batches that run the whole play one after the
+	// other: each entry is a count ("2") or a share ("50%"); the last repeats. Empty means
+	// one batch of every host.
+	Serial []string
+	// MaxFailPercentage stops the play when more than this share of a batch has failed;
+	// negative means no limit.
+	MaxFailPercentage int
 }
 
 // AllTasks returns the play's tasks in the order they run: each role's, then the play's own.
@@ -81,6 +92,7 @@ var playSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "hosts", Required: true}, {Name: "roles"}, {Name: "vars"}, {Name: "tags"},
 		{Name: "become"}, {Name: "gather_facts"}, {Name: "any_errors_fatal"},
+		{Name: "serial"}, {Name: "max_fail_percentage"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "task", LabelNames: []string{"name"}},
@@ -125,7 +137,7 @@ func (l *Loader) LoadPlaybook(path string) (*Playbook, hcl.Diagnostics) {
 }
 
 func (l *Loader) decodePlay(b *hcl.Block) (*Play, hcl.Diagnostics) {
-	p := &Play{Name: b.Labels[0], DeclRange: b.DefRange, GatherFacts: true}
+	p := &Play{Name: b.Labels[0], DeclRange: b.DefRange, GatherFacts: true, MaxFailPercentage: -1}
 	content, diags := b.Body.Content(playSchema)
 	a := content.Attributes
 	if at := a["hosts"]; at != nil {
@@ -140,6 +152,14 @@ func (l *Loader) decodePlay(b *hcl.Block) (*Play, hcl.Diagnostics) {
 	diags = append(diags, literal(a["tags"], &p.Tags)...)
 	diags = append(diags, literal(a["gather_facts"], &p.GatherFacts)...)
 	diags = append(diags, literal(a["any_errors_fatal"], &p.AnyErrorsFatal)...)
+	diags = append(diags, decodeSerial(a["serial"], p)...)
+	if at := a["max_fail_percentage"]; at != nil {
+		diags = append(diags, literal(at, &p.MaxFailPercentage)...)
+		if p.MaxFailPercentage < 0 || p.MaxFailPercentage > 100 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value",
+				Detail: "max_fail_percentage is between 0 and 100.", Subject: at.Expr.Range().Ptr()})
+		}
+	}
 	if at := a["become"]; at != nil {
 		var v bool
 		diags = append(diags, literal(at, &v)...)
@@ -163,4 +183,40 @@ func (l *Loader) decodePlay(b *hcl.Block) (*Play, hcl.Diagnostics) {
 	}
 	diags = append(diags, checkNotify(p.Tasks, p.Handlers, p.AllHandlers())...)
 	return p, diags
+}
+
+// decodeSerial reads serial = 2, serial = "30%" or serial = [1, "50%"].
+func decodeSerial(at *hcl.Attribute, p *Play) hcl.Diagnostics {
+	if at == nil {
+		return nil
+	}
+	v, diags := at.Expr.Value(StaticContext())
+	if diags.HasErrors() {
+		return diags
+	}
+	var items []cty.Value
+	if v.Type().IsTupleType() || v.Type().IsListType() {
+		items = v.AsValueSlice()
+	} else {
+		items = []cty.Value{v}
+	}
+	bad := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid serial",
+		Detail:  "serial is a host count (2), a share of the play's hosts (\"50%\"), or a list of them ([1, \"50%\"]).",
+		Subject: at.Expr.Range().Ptr()}
+	for _, it := range items {
+		s, err := convert.Convert(it, cty.String)
+		if err != nil || s.IsNull() || !validBatch(s.AsString()) {
+			return hcl.Diagnostics{bad}
+		}
+		p.Serial = append(p.Serial, s.AsString())
+	}
+	if len(p.Serial) == 0 {
+		return hcl.Diagnostics{bad}
+	}
+	return nil
+}
+
+func validBatch(s string) bool {
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
+	return err == nil && n > 0 && (!strings.HasSuffix(s, "%") || n <= 100)
 }

@@ -3,6 +3,9 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -30,32 +33,91 @@ func (r *Runner) runPlay(ctx context.Context, p *config.Play, limit map[*invento
 		r.Sink.Emit(output.Warning{Msg: "no hosts left to run on; play skipped"})
 		return nil
 	}
+	tasks := r.selectTasks(p)
+	for _, batch := range batches(p.Serial, hosts) {
+		if ctx.Err() != nil || r.runBatch(ctx, p, tasks, batch) {
+			break
+		}
+	}
+	return nil
+}
+
+// selectTasks returns the play's tasks that --tags and --start-at-task leave to run.
+func (r *Runner) selectTasks(p *config.Play) []*config.Task {
+	var out []*config.Task
+	for _, t := range p.AllTasks() {
+		if !r.started && startsHere(t, r.Opts.StartAt) {
+			r.started = true
+		}
+		if r.started && r.Opts.Tags.Selects(p, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// runBatch runs the play's tasks and then its handlers on one batch of hosts. It returns
+// true when the play must stop: any_errors_fatal or max_fail_percentage was crossed.
+func (r *Runner) runBatch(ctx context.Context, p *config.Play, tasks []*config.Task, hosts []*inventory.Host) bool {
+	size := len(hosts)
 	if p.GatherFacts {
 		hosts = r.gatherFacts(ctx, p, hosts)
 	}
 	r.loadPending(p, hosts)
-	for _, t := range p.AllTasks() {
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !r.started && startsHere(t, r.Opts.StartAt) {
-			r.started = true
-		}
-		if !r.started || !r.Opts.Tags.Selects(p, t) {
-			continue
-		}
+	stop := false
+	for _, t := range tasks {
 		hosts = r.alive(hosts)
-		if len(hosts) == 0 {
+		if ctx.Err() != nil || len(hosts) == 0 {
 			break
 		}
 		r.runTask(ctx, p, t, hosts)
-		if p.AnyErrorsFatal && len(r.alive(hosts)) < len(hosts) {
+		failed := size - len(r.alive(hosts))
+		if p.AnyErrorsFatal && failed > 0 {
 			r.Sink.Emit(output.Warning{Msg: "any_errors_fatal: a host failed, the play stops"})
-			return nil
+			stop = true
+			break
+		}
+		if p.MaxFailPercentage >= 0 && failed*100 > p.MaxFailPercentage*size {
+			r.Sink.Emit(output.Warning{Msg: fmt.Sprintf("max_fail_percentage: %d of %d hosts of the batch failed, the play stops", failed, size)})
+			stop = true
+			break
 		}
 	}
 	r.runHandlers(ctx, p, r.alive(hosts))
-	return nil
+	return stop
+}
+
+// batches splits hosts as serial says: each entry a count or a share of all the play's
+// hosts, the last entry repeating until every host has had its turn.
+func batches(serial []string, hosts []*inventory.Host) [][]*inventory.Host {
+	if len(serial) == 0 {
+		return [][]*inventory.Host{hosts}
+	}
+	var out [][]*inventory.Host
+	for i := 0; len(hosts) > 0; i++ {
+		n := batchSize(serial[min(i, len(serial)-1)], len(hosts)+countHosts(out))
+		n = min(max(n, 1), len(hosts))
+		out = append(out, hosts[:n])
+		hosts = hosts[n:]
+	}
+	return out
+}
+
+func batchSize(s string, total int) int {
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		n, _ := strconv.Atoi(pct)
+		return total * n / 100
+	}
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func countHosts(b [][]*inventory.Host) int {
+	n := 0
+	for _, x := range b {
+		n += len(x)
+	}
+	return n
 }
 
 func (r *Runner) alive(hosts []*inventory.Host) []*inventory.Host {

@@ -943,3 +943,72 @@ play "two" {
 		t.Errorf("unknown --start-at-task: %v", err)
 	}
 }
+
+// serial runs the whole play, handlers included, batch after batch; max_fail_percentage
+// stops the play once a batch has failed beyond it.
+func TestSerialBatches(t *testing.T) {
+	hosts := `host "n1" {}
+host "n2" {}
+host "n3" {}
+host "n4" {}
+host "n5" {}
+`
+	rg := newRig(t, map[string]string{"hosts.hcl": hosts, "site.hcl": `
+play "rolling" {
+  hosts        = "all"
+  serial       = [1, "50%"]
+  gather_facts = false
+  task "first" {
+    shell { cmd = "echo first ${host.name}" }
+    notify = ["h"]
+  }
+  task "second" {
+    shell { cmd = "echo second ${host.name}" }
+  }
+  handler "h" {
+    shell { cmd = "echo handler ${host.name}" }
+  }
+}
+`})
+	rg.mustRun()
+	var order []string
+	for _, c := range rg.fleet.Calls() {
+		if c.Op == conntest.OpRun && strings.HasPrefix(c.Command, "echo ") {
+			f := strings.Fields(c.Command)
+			order = append(order, f[1]+":"+f[2])
+		}
+	}
+	// Batches: [n1], then 50% of 5 = 2: [n2 n3], [n4 n5]. Within a batch the order of
+	// hosts is free; between batches it is not.
+	batchOf := map[string]int{"n1": 0, "n2": 1, "n3": 1, "n4": 2, "n5": 2}
+	stepOf := map[string]int{"first": 0, "second": 1, "handler": 2}
+	last := -1
+	for _, o := range order {
+		step, host, _ := strings.Cut(o, ":")
+		pos := batchOf[host]*3 + stepOf[step]
+		if pos < last {
+			t.Fatalf("out of batch order: %v", order)
+		}
+		last = pos
+	}
+	if len(order) != 15 {
+		t.Errorf("ran %d commands, want 15: %v", len(order), order)
+	}
+
+	rg = newRig(t, map[string]string{"hosts.hcl": hosts, "site.hcl": `
+play "careful" {
+  hosts               = "all"
+  serial              = 2
+  max_fail_percentage = 40
+  gather_facts        = false
+  task "maybe fail" {
+    shell { cmd = host.name == "n2" ? "fail 1" : "echo ok" }
+  }
+}
+`})
+	rg.mustRun()
+	ran := hostsOf(rg.sink.results("maybe fail"))
+	if ran != "n1,n2" {
+		t.Errorf("after 1 of 2 hosts failed (50%% > 40%%) the play ran on %s, want n1,n2 only", ran)
+	}
+}
