@@ -97,6 +97,7 @@ var playSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "task", LabelNames: []string{"name"}},
 		{Type: "handler", LabelNames: []string{"name"}},
+		{Type: "block", LabelNames: []string{"name"}},
 	},
 }
 
@@ -173,6 +174,12 @@ func (l *Loader) decodePlay(b *hcl.Block) (*Play, hcl.Diagnostics) {
 		}
 	}
 	for _, tb := range content.Blocks {
+		if tb.Type == "block" {
+			_, tasks, d := decodeBlock(tb, l.Modules, nil)
+			diags = append(diags, d...)
+			p.Tasks = append(p.Tasks, tasks...)
+			continue
+		}
 		t, d := decodeTask(tb, l.Modules, tb.Type == "handler")
 		diags = append(diags, d...)
 		if t.Handler {

@@ -79,6 +79,7 @@ var roleSchema = &hcl.BodySchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "task", LabelNames: []string{"name"}},
 		{Type: "handler", LabelNames: []string{"name"}},
+		{Type: "block", LabelNames: []string{"name"}},
 	},
 }
 
@@ -125,6 +126,10 @@ func (l *Loader) loadRoleFile(r *Role, name string) hcl.Diagnostics {
 			}
 			r.Variables[v.Name] = v
 			r.VarOrder = append(r.VarOrder, v.Name)
+		case "block":
+			_, tasks, d := decodeBlock(b, l.Modules, r)
+			diags = append(diags, d...)
+			r.Tasks = append(r.Tasks, tasks...)
 		case "task", "handler":
 			t, d := decodeTask(b, l.Modules, b.Type == "handler")
 			diags = append(diags, d...)

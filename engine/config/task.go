@@ -22,6 +22,9 @@ type Task struct {
 	Handler   bool
 	// Role is the role the task came from, nil for a task written in the playbook.
 	Role *Role
+	// Block is the block the task stands in, nil for most tasks; Section says where in it.
+	Block   *Block
+	Section Section
 
 	Module      string
 	ModuleRange hcl.Range

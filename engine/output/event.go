@@ -86,6 +86,8 @@ type Counts struct {
 	Failed      int `json:"failed"`
 	Skipped     int `json:"skipped"`
 	Ignored     int `json:"ignored"`
+	// Rescued counts failures a block's rescue tasks took over.
+	Rescued int `json:"rescued"`
 }
 
 // Recap closes the run.

@@ -167,8 +167,8 @@ func (h *Human) recap(r Recap) {
 		default:
 			name = h.green(name)
 		}
-		fmt.Fprintf(h.w, "%s : ok=%-4d changed=%-4d unreachable=%-4d failed=%-4d skipped=%-4d ignored=%d\n",
-			name, c.OK, c.Changed, c.Unreachable, c.Failed, c.Skipped, c.Ignored)
+		fmt.Fprintf(h.w, "%s : ok=%-4d changed=%-4d unreachable=%-4d failed=%-4d skipped=%-4d rescued=%-4d ignored=%d\n",
+			name, c.OK, c.Changed, c.Unreachable, c.Failed, c.Skipped, c.Rescued, c.Ignored)
 	}
 	fmt.Fprintf(h.w, "\nrun time: %s, uploaded: %s\n", r.Duration.Round(time.Millisecond), bytesHuman(r.Transferred))
 	if r.Interrupted {

@@ -152,9 +152,9 @@ func TestHumanRendersResultsAndRecap(t *testing.T) {
 		"RUNNING HANDLER [restart etcd] ***",
 		"[WARNING] n2: careful\n",
 		"PLAY RECAP ***",
-		"longer-name : ok=0    changed=0    unreachable=1    failed=0    skipped=0    ignored=0\n",
-		"n1          : ok=3    changed=1    unreachable=0    failed=0    skipped=2    ignored=0\n",
-		"n2          : ok=1    changed=0    unreachable=0    failed=1    skipped=0    ignored=1\n",
+		"longer-name : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0\n",
+		"n1          : ok=3    changed=1    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0\n",
+		"n2          : ok=1    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=1\n",
 		"run time: 1.5s, uploaded: 2.0 KiB",
 	} {
 		if !strings.Contains(out, want) {

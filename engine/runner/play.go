@@ -65,12 +65,22 @@ func (r *Runner) runBatch(ctx context.Context, p *config.Play, tasks []*config.T
 	}
 	r.loadPending(p, hosts)
 	stop := false
-	for _, t := range tasks {
+	for i := 0; i < len(tasks); {
 		hosts = r.alive(hosts)
 		if ctx.Err() != nil || len(hosts) == 0 {
 			break
 		}
-		r.runTask(ctx, p, t, hosts)
+		if blk := tasks[i].Block; blk != nil {
+			n := 1
+			for i+n < len(tasks) && tasks[i+n].Block == blk {
+				n++
+			}
+			r.runBlock(ctx, p, blk, tasks[i:i+n], hosts)
+			i += n
+		} else {
+			r.runTask(ctx, p, tasks[i], hosts)
+			i++
+		}
 		failed := size - len(r.alive(hosts))
 		if p.AnyErrorsFatal && failed > 0 {
 			r.Sink.Emit(output.Warning{Msg: "any_errors_fatal: a host failed, the play stops"})

@@ -1012,3 +1012,113 @@ play "careful" {
 		t.Errorf("after 1 of 2 hosts failed (50%% > 40%%) the play ran on %s, want n1,n2 only", ran)
 	}
 }
+
+// block/rescue/always: a failure in the block moves that host to rescue and is counted as
+// rescued; always runs everywhere; a host whose rescue fails stays failed; the block's
+// condition and tags apply to all its tasks.
+func TestBlockRescueAlways(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "all"
+  gather_facts = false
+  block "guarded" {
+    when = host.name != "n3"
+    tags = ["guard"]
+    task "try" {
+      shell { cmd = host.name == "n2" ? "fail 1" : "echo try" }
+    }
+    task "after try" {
+      shell { cmd = "echo after" }
+    }
+    rescue {
+      task "recover" {
+        shell { cmd = "echo recover" }
+      }
+    }
+    always {
+      task "cleanup" {
+        shell { cmd = "echo cleanup" }
+      }
+    }
+  }
+  task "later" {
+    shell { cmd = "echo later" }
+  }
+}
+`})
+	res := rg.mustRun()
+	for task, want := range map[string]string{
+		"try": "n1,n2", "after try": "n1", "recover": "n2", "cleanup": "n1,n2", "later": "n1,n2,n3",
+	} {
+		if got := hostsOf(rg.sink.results(task)); got != want {
+			t.Errorf("%s ran on %s, want %s", task, got, want)
+		}
+	}
+	if c := res.Recap.Counts["n2"]; c.Failed != 0 || c.Rescued != 1 {
+		t.Errorf("n2 counts %+v, want failed=0 rescued=1", c)
+	}
+	if res.Failed() {
+		t.Error("a rescued run reports a failed host")
+	}
+
+	rg = newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  block "no rescue possible" {
+    task "try" {
+      shell { cmd = "fail 1" }
+    }
+    rescue {
+      task "recover" {
+        shell { cmd = "fail 2" }
+      }
+    }
+    always {
+      task "cleanup" {
+        shell { cmd = "echo cleanup" }
+      }
+    }
+  }
+  task "later" {
+    shell { cmd = "echo later" }
+  }
+}
+`})
+	res = rg.mustRun()
+	if got := hostsOf(rg.sink.results("cleanup")); got != "n1" {
+		t.Errorf("always did not run on the failed host: %q", got)
+	}
+	if _, ran := rg.sink.results("later")["n1"]; ran || !res.Failed() {
+		t.Errorf("a host whose rescue failed went on (later ran: %v, failed: %v)", ran, res.Failed())
+	}
+}
+
+// A block's tags belong to every task in it, rescue and always included.
+func TestBlockTags(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  block "b" {
+    tags = ["guard"]
+    task "in" {
+      shell { cmd = "echo in" }
+    }
+    always {
+      task "always in" {
+        shell { cmd = "echo always" }
+      }
+    }
+  }
+  task "out" {
+    shell { cmd = "echo out" }
+  }
+}
+`})
+	rg.opts.Tags = runner.Tags{Only: []string{"guard"}}
+	rg.mustRun()
+	if got := strings.Join(rg.fleet.Host("n1").Commands(), ","); got != "echo in,echo always" {
+		t.Errorf("--tags guard ran %q", got)
+	}
+}
