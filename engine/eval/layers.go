@@ -61,6 +61,13 @@ func resolveRole(r *config.Role, vals map[string]cty.Value, origins map[string][
 	for _, name := range r.VarOrder {
 		if _, set := vals[name]; !set {
 			pending[name] = r.Variables[name]
+		} else if d := r.Variables[name].Default; d != nil {
+			// Overridden, but explain still shows the default it would have had.
+			val, diags := d.Value(base(vals))
+			if diags.HasErrors() {
+				val = cty.DynamicVal
+			}
+			origins[name] = append([]Origin{{Layer: "default of role " + r.Name, Value: val, Range: d.Range()}}, origins[name]...)
 		}
 	}
 	var diags hcl.Diagnostics

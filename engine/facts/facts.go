@@ -19,6 +19,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
 	"github.com/kplay-dev/kplay/engine/connection"
 	"github.com/kplay-dev/kplay/engine/internal/atomicfile"
 )
@@ -196,3 +199,16 @@ func (c *Cache) Flush() error {
 }
 
 func (c *Cache) path(host string) string { return filepath.Join(c.Dir, host+".json") }
+
+// Value is the facts as expressions see them: `facts.os_id`, `facts.addresses`, ...
+func (f *Facts) Value() (cty.Value, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ty, err := ctyjson.ImpliedType(b)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(b, ty)
+}

@@ -2,13 +2,10 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
-
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/kplay-dev/kplay/engine/config"
 	"github.com/kplay-dev/kplay/engine/connection"
@@ -207,15 +204,7 @@ func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) error {
 }
 
 func (r *Runner) setFacts(h *inventory.Host, f *facts.Facts) error {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	ty, err := ctyjson.ImpliedType(b)
-	if err != nil {
-		return err
-	}
-	v, err := ctyjson.Unmarshal(b, ty)
+	v, err := f.Value()
 	if err != nil {
 		return err
 	}
