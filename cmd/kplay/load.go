@@ -60,7 +60,9 @@ func load(w io.Writer, playbookPath string, f loadFlags) (*project, error) {
 			known[k] = true
 		}
 		known["artifacts"], known["images"] = true, true
-		diags = append(diags, loader.CheckReferences(p.playbook, known)...)
+		diags = append(diags, loader.CheckScope(p.playbook, config.Scope{
+			Vars: known, Groups: p.inv.GroupNames(), Hosts: p.inv.HostNames(),
+		})...)
 		diags = append(diags, checkPlayHosts(p)...)
 	}
 	if len(diags) > 0 {

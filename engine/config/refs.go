@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -75,6 +76,9 @@ func (l *Loader) LoadTemplate(r *Role, src string, rng hcl.Range) (*Template, hc
 	}
 	name := path.Join(r.Origin, p)
 	l.Parser.AddSource(name, body)
+	if diags := checkSource(body, name, hclsyntax.LexTemplate); diags.HasErrors() {
+		return nil, diags
+	}
 	expr, diags := hclsyntax.ParseTemplate(body, name, hcl.InitialPos)
 	t := &Template{Name: name, Expr: expr}
 	if !diags.HasErrors() {
@@ -83,54 +87,92 @@ func (l *Loader) LoadTemplate(r *Role, src string, rng hcl.Range) (*Template, hc
 	return t, diags
 }
 
-// CheckReferences reports references to variables, registered results and roots that no
-// one defines. known holds the variables set outside the playbook: the inventory's (any
-// layer) and the command line's.
+// Scope is what the references of a playbook may name besides its own variables and
+// registered results.
+type Scope struct {
+	// Vars are the variables set outside the playbook: the inventory's (any layer) and
+	// the command line's.
+	Vars map[string]bool
+	// Groups and Hosts are the inventory's names. A literal groups.NAME or hosts["NAME"]
+	// must be one of them; nil leaves those references unchecked.
+	Groups, Hosts []string
+}
+
+// CheckReferences is CheckScope with only the variables known: groups and hosts are not
+// checked.
 func (l *Loader) CheckReferences(pb *Playbook, known map[string]bool) hcl.Diagnostics {
-	registered := map[string]bool{}
+	return l.CheckScope(pb, Scope{Vars: known})
+}
+
+// CheckScope reports references to variables, registered results, roots, groups and hosts
+// that no one defines.
+func (l *Loader) CheckScope(pb *Playbook, scope Scope) hcl.Diagnostics {
+	c := &refChecker{registered: map[string]bool{}, groups: scope.Groups, hosts: scope.Hosts}
 	for _, p := range pb.Plays {
 		for _, t := range append(p.AllTasks(), p.AllHandlers()...) {
 			if t.Register != "" {
-				registered[t.Register] = true
+				c.registered[t.Register] = true
 			}
 		}
 	}
 	var diags hcl.Diagnostics
 	seenRole := map[string]bool{}
 	for _, p := range pb.Plays {
-		vars := union(known, keys(p.Vars))
+		vars := union(scope.Vars, keys(p.Vars))
 		for _, r := range p.Roles {
 			rv := union(vars, roleVars(r))
 			if !seenRole[r.Name] {
-				for _, name := range r.VarOrder {
-					if d := r.Variables[name].Default; d != nil {
-						diags = append(diags, checkExpr(d, rv, registered, false)...)
-					}
-				}
+				diags = append(diags, c.variables(r, rv)...)
 			}
 			seenRole[r.Name] = true
 			for _, t := range append(append([]*Task{}, r.Tasks...), r.Handlers...) {
-				diags = append(diags, l.checkTask(t, rv, registered)...)
+				diags = append(diags, l.checkTask(c, t, rv)...)
 			}
 		}
 		for _, t := range append(append([]*Task{}, p.Tasks...), p.Handlers...) {
-			diags = append(diags, l.checkTask(t, vars, registered)...)
+			diags = append(diags, l.checkTask(c, t, vars)...)
 		}
 	}
 	return dedupe(diags)
 }
 
-func (l *Loader) checkTask(t *Task, vars, registered map[string]bool) hcl.Diagnostics {
+// refChecker holds the names that references are checked against, but the variables,
+// which depend on the play and role.
+type refChecker struct {
+	registered    map[string]bool
+	groups, hosts []string
+}
+
+// variables checks the defaults and validation conditions of a role's variables.
+func (c *refChecker) variables(r *Role, vars map[string]bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range r.VarOrder {
+		v := r.Variables[name]
+		if v.Default != nil {
+			diags = append(diags, c.expr(v.Default, vars, false)...)
+		}
+		for _, val := range v.Validation {
+			diags = append(diags, c.expr(val.Condition, vars, false)...)
+		}
+	}
+	return diags
+}
+
+func (l *Loader) checkTask(c *refChecker, t *Task, vars map[string]bool) hcl.Diagnostics {
 	loop := t.ForEach != nil
 	var diags hcl.Diagnostics
-	for _, e := range []hcl.Expression{t.When, t.ForEach, t.ChangedWhen, t.FailedWhen, t.Until, t.DelegateTo, t.Environment} {
+	exprs := []hcl.Expression{t.When, t.ForEach, t.ChangedWhen, t.FailedWhen, t.Until, t.DelegateTo, t.Environment}
+	if t.Block != nil {
+		exprs = append(exprs, t.Block.When)
+	}
+	for _, e := range exprs {
 		if e != nil {
-			diags = append(diags, checkExpr(e, vars, registered, loop && e != t.ForEach)...)
+			diags = append(diags, c.expr(e, vars, loop && e != t.ForEach)...)
 		}
 	}
 	for _, name := range sortedArgs(t.Args) {
 		at := t.Args[name]
-		diags = append(diags, checkExpr(at.Expr, vars, registered, loop)...)
+		diags = append(diags, c.expr(at.Expr, vars, loop)...)
 		if spec := l.Modules[t.Module].Arg(name); spec != nil && spec.Template {
 			role := t.Role
 			if role == nil {
@@ -143,48 +185,67 @@ func (l *Loader) checkTask(t *Task, vars, registered map[string]bool) hcl.Diagno
 			tmpl, d := l.LoadTemplate(role, src, at.Expr.Range())
 			diags = append(diags, d...)
 			if tmpl != nil {
-				diags = append(diags, checkExpr(tmpl.Expr, vars, registered, loop)...)
+				diags = append(diags, c.expr(tmpl.Expr, vars, loop)...)
 			}
 		}
 	}
 	return diags
 }
 
-func checkExpr(e hcl.Expression, vars, registered map[string]bool, loop bool) hcl.Diagnostics {
+// expr checks the references of e. loop says whether each.* exists.
+func (c *refChecker) expr(e hcl.Expression, vars map[string]bool, loop bool) hcl.Diagnostics {
 	diags := checkFunctions(e)
 	for _, tr := range e.Variables() {
-		root := tr.RootName()
-		switch {
-		case Roots[root] == "":
-			diags = append(diags, unknownName("Unknown name", fmt.Sprintf("%q is not something an expression can refer to.", root), root, sortedKeys(Roots), tr))
-		case root == "each" && !loop:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "each outside for_each",
-				Detail:   "each.key and each.value exist only in a task that has for_each.",
-				Subject:  tr.SourceRange().Ptr(),
-			})
-		case root == "var":
-			if name, ok := attrName(tr); ok && !vars[name] {
-				diags = append(diags, unknownName("Undefined variable",
-					fmt.Sprintf("No variable %q is declared by this role, set by the play, the inventory or -e.", name),
-					name, sortedKeys(vars), tr))
-			}
-		case root == "registered":
-			if name, ok := attrName(tr); ok && !registered[name] {
-				diags = append(diags, unknownName("Unknown registered result",
-					fmt.Sprintf("No task registers %q.", name), name, sortedKeys(registered), tr))
-			}
+		if d := c.traversal(tr, vars, loop); d != nil {
+			diags = append(diags, d)
 		}
 	}
 	return diags
 }
 
-func unknownName(summary, detail, name string, candidates []string, tr hcl.Traversal) *hcl.Diagnostic {
+// traversal checks one reference; a reference by a computed name passes.
+func (c *refChecker) traversal(tr hcl.Traversal, vars map[string]bool, loop bool) *hcl.Diagnostic {
+	root := tr.RootName()
+	name, named := attrName(tr)
+	switch {
+	case Roots[root] == "":
+		return unknownName("Unknown name",
+			fmt.Sprintf("%q is not something an expression can refer to.", root),
+			root, sortedKeys(Roots), tr.SourceRange())
+	case root == "each" && !loop:
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "each outside for_each",
+			Detail:   "each.key and each.value exist only in a task that has for_each.",
+			Subject:  tr.SourceRange().Ptr(),
+		}
+	case !named:
+		return nil
+	case root == "var" && !vars[name]:
+		return unknownName("Undefined variable",
+			fmt.Sprintf("No variable %q is declared by this role, set by the play, "+
+				"the inventory or -e.", name),
+			name, sortedKeys(vars), tr.SourceRange())
+	case root == "registered" && !c.registered[name]:
+		return unknownName("Unknown registered result", fmt.Sprintf("No task registers %q.", name),
+			name, sortedKeys(c.registered), tr.SourceRange())
+	case root == "groups" && c.groups != nil && !slices.Contains(c.groups, name):
+		return unknownName("Unknown group",
+			fmt.Sprintf("No group named %q is declared in the inventory.", name),
+			name, c.groups, tr[1].SourceRange())
+	case root == "hosts" && c.hosts != nil && !slices.Contains(c.hosts, name):
+		return unknownName("Unknown host",
+			fmt.Sprintf("No host named %q is declared in the inventory.", name),
+			name, c.hosts, tr[1].SourceRange())
+	}
+	return nil
+}
+
+func unknownName(summary, detail, name string, candidates []string, at hcl.Range) *hcl.Diagnostic {
 	if s := NameSuggestion(name, candidates); s != "" {
 		detail += fmt.Sprintf(" Did you mean %q?", s)
 	}
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: tr.SourceRange().Ptr()}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: at.Ptr()}
 }
 
 func attrName(tr hcl.Traversal) (string, bool) {

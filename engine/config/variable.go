@@ -77,6 +77,7 @@ func decodeVariable(block *hcl.Block) (*Variable, hcl.Diagnostics) {
 			continue
 		}
 		val := &Validation{Condition: vc.Attributes["condition"].Expr, Range: b.DefRange}
+		diags = append(diags, checkStaticCondition(val.Condition)...)
 		diags = append(diags, gohcl.DecodeExpression(vc.Attributes["error_message"].Expr, nil, &val.ErrorMessage)...)
 		v.Validation = append(v.Validation, val)
 	}
@@ -102,4 +103,35 @@ func (v *Variable) checkStaticDefault(a *hcl.Attribute) hcl.Diagnostics {
 		}}
 	}
 	return nil
+}
+
+// checkStaticCondition requires a validation condition that needs no variables to be a
+// bool. One that needs them, or fails here (a file function resolves paths differently at
+// run time), is checked when it is evaluated for a host.
+func checkStaticCondition(cond hcl.Expression) hcl.Diagnostics {
+	if len(cond.Variables()) > 0 {
+		return nil
+	}
+	val, diags := cond.Value(StaticContext())
+	if diags.HasErrors() {
+		return nil
+	}
+	if val.Type() == cty.Bool || val.Type() == cty.DynamicPseudoType {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid validation condition",
+		Detail: fmt.Sprintf("A condition must be true or false, not %s.",
+			friendlyValue(val)),
+		Subject: cond.Range().Ptr(),
+	}}
+}
+
+// friendlyValue names a value's type, and quotes it when it is a short known string.
+func friendlyValue(v cty.Value) string {
+	if v.Type() == cty.String && v.IsKnown() && !v.IsNull() && len(v.AsString()) <= 40 {
+		return fmt.Sprintf("the string %q", v.AsString())
+	}
+	return v.Type().FriendlyName()
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/kplay-dev/kplay/engine/config"
 )
@@ -84,7 +85,7 @@ func (inv *Inventory) decodeDefaults(b *hcl.Block) hcl.Diagnostics {
 	c, diags := b.Body.Content(defaultsSchema)
 	d := &inv.Defaults
 	diags = append(diags, decodeLiteral(c.Attributes["user"], &d.User)...)
-	diags = append(diags, decodeLiteral(c.Attributes["port"], &d.Port)...)
+	diags = append(diags, decodePort(c.Attributes["port"], &d.Port, "the defaults block")...)
 	diags = append(diags, decodeLiteral(c.Attributes["key_files"], &d.KeyFiles)...)
 	diags = append(diags, decodeLiteral(c.Attributes["known_hosts"], &d.KnownHosts)...)
 	diags = append(diags, decodeLiteral(c.Attributes["become"], &d.Become)...)
@@ -106,7 +107,7 @@ func (inv *Inventory) decodeHost(b *hcl.Block) hcl.Diagnostics {
 	diags = append(diags, checkName("host", name, b)...)
 	a := c.Attributes
 	diags = append(diags, decodeLiteral(a["address"], &h.Address)...)
-	diags = append(diags, decodeLiteral(a["port"], &h.Port)...)
+	diags = append(diags, decodePort(a["port"], &h.Port, fmt.Sprintf("host %q", name))...)
 	diags = append(diags, decodeLiteral(a["user"], &h.User)...)
 	diags = append(diags, decodeLiteral(a["key_files"], &h.KeyFiles)...)
 	diags = append(diags, decodeLiteral(a["connection"], &h.Connection)...)
@@ -117,14 +118,6 @@ func (inv *Inventory) decodeHost(b *hcl.Block) hcl.Diagnostics {
 			Summary:  "Invalid connection",
 			Detail:   fmt.Sprintf("Host %q: connection is \"ssh\" or \"local\", not %q.", name, h.Connection),
 			Subject:  a["connection"].Expr.Range().Ptr(),
-		})
-	}
-	if h.Port < 1 || h.Port > 65535 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid port",
-			Detail:   fmt.Sprintf("Host %q: port %d is not between 1 and 65535.", name, h.Port),
-			Subject:  b.DefRange.Ptr(),
 		})
 	}
 	for i, k := range h.KeyFiles {
@@ -151,6 +144,8 @@ func (inv *Inventory) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 	diags = append(diags, checkName("group", name, b)...)
 	diags = append(diags, decodeLiteral(c.Attributes["hosts"], &g.Hosts)...)
 	diags = append(diags, decodeLiteral(c.Attributes["children"], &g.Children)...)
+	g.hostRanges = elementRanges(c.Attributes["hosts"], len(g.Hosts))
+	g.childRanges = elementRanges(c.Attributes["children"], len(g.Children))
 	vars, d := config.DecodeVars(c.Attributes["vars"])
 	diags = append(diags, d...)
 	g.Vars = vars
@@ -174,6 +169,43 @@ func (inv *Inventory) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 
 func decodeLiteral(at *hcl.Attribute, target any) hcl.Diagnostics {
 	return config.DecodeLiteral(at, target)
+}
+
+// decodePort decodes a port attribute into port, leaving it as it was when at is absent or
+// invalid. owner names what the port belongs to, for the diagnostic.
+func decodePort(at *hcl.Attribute, port *int, owner string) hcl.Diagnostics {
+	v := *port
+	if diags := decodeLiteral(at, &v); at == nil || diags.HasErrors() {
+		return diags
+	}
+	if v < 1 || v > 65535 {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid port",
+			Detail:   fmt.Sprintf("Port %d of %s is not between 1 and 65535.", v, owner),
+			Subject:  at.Expr.Range().Ptr(),
+		}}
+	}
+	*port = v
+	return nil
+}
+
+// elementRanges returns where each of the n names of a list attribute is written, so a
+// diagnostic about one name can cite it. A list that is not written out element by element
+// (a function call, say) gives the whole expression's range for every name.
+func elementRanges(at *hcl.Attribute, n int) []hcl.Range {
+	if at == nil {
+		return nil
+	}
+	out := make([]hcl.Range, n)
+	tuple, ok := at.Expr.(*hclsyntax.TupleConsExpr)
+	for i := range out {
+		out[i] = at.Expr.Range()
+		if ok && len(tuple.Exprs) == n {
+			out[i] = tuple.Exprs[i].Range()
+		}
+	}
+	return out
 }
 
 func checkName(kind, name string, b *hcl.Block) hcl.Diagnostics {
