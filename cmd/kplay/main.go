@@ -58,7 +58,10 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitBadOptions, msg: err.Error()}
 	})
-	root.AddCommand(newRunCmd(), newValidateCmd(), newVersionCmd())
+	root.AddCommand(
+		newRunCmd(), newValidateCmd(), newExplainCmd(), newInitCmd(), newRolesCmd(),
+		newInventoryCmd(), newFmtCmd(), newCompletionCmd(), newVersionCmd(),
+	)
 	return root
 }
 
