@@ -6,8 +6,10 @@ package inventory
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -66,6 +68,8 @@ type Group struct {
 	Vars      config.Values
 	DeclRange hcl.Range
 	depth     int
+	// hostRanges and childRanges are where each name of Hosts and Children is written.
+	hostRanges, childRanges []hcl.Range
 }
 
 // Host returns the named host, or nil.
@@ -73,6 +77,12 @@ func (inv *Inventory) Host(name string) *Host { return inv.hostByName[name] }
 
 // Group returns the named group, or nil.
 func (inv *Inventory) Group(name string) *Group { return inv.groupByName[name] }
+
+// GroupNames returns the name of every group in inventory order, "all" first.
+func (inv *Inventory) GroupNames() []string { return groupNames(inv) }
+
+// HostNames returns the name of every host in inventory order.
+func (inv *Inventory) HostNames() []string { return hostNames(inv) }
 
 // GroupHosts returns the hosts of a group and of its children, in inventory order.
 func (inv *Inventory) GroupHosts(name string) []*Host {
@@ -111,7 +121,13 @@ func (inv *Inventory) VarNames() map[string]bool {
 }
 
 // resolvePath makes p relative to the inventory's directory.
+// A leading "~/" means the home directory of the user running kplay, as in ssh's options.
 func (inv *Inventory) resolvePath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
@@ -121,36 +137,16 @@ func (inv *Inventory) resolvePath(p string) string {
 // link computes each host's groups, checking that every name refers to something and that
 // children have no cycle.
 func (inv *Inventory) link() hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	all := inv.groupByName["all"]
-	for _, g := range inv.Groups {
-		for _, c := range g.Children {
-			if inv.groupByName[c] == nil {
-				diags = append(diags, unknownRef("group", c, g.DeclRange, groupNames(inv)))
-			}
-		}
-		for _, h := range g.Hosts {
-			if inv.hostByName[h] == nil {
-				diags = append(diags, unknownRef("host", h, g.DeclRange, hostNames(inv)))
-			}
-		}
-	}
-	if diags.HasErrors() {
+	if diags := inv.checkMembers(); diags.HasErrors() {
 		return diags
 	}
-	for _, g := range inv.Groups {
-		if cycle := inv.findCycle(g, nil); cycle != nil {
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Cycle in group children",
-				Detail:   fmt.Sprintf("Groups contain each other: %v. A group cannot be its own descendant.", cycle),
-				Subject:  g.DeclRange.Ptr(),
-			}}
-		}
+	if d := inv.checkCycles(); d != nil {
+		return hcl.Diagnostics{d}
 	}
 	for _, g := range inv.Groups {
 		inv.depthOf(g)
 	}
+	all := inv.groupByName["all"]
 	for _, h := range inv.Hosts {
 		member := map[*Group]bool{all: true}
 		for _, g := range inv.Groups {
@@ -168,6 +164,61 @@ func (inv *Inventory) link() hcl.Diagnostics {
 			}
 			return a.Name < b.Name
 		})
+	}
+	return nil
+}
+
+// checkMembers reports every name in a group's hosts or children that the inventory does
+// not declare, citing the name itself.
+func (inv *Inventory) checkMembers() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, g := range inv.Groups {
+		for i, c := range g.Children {
+			if inv.groupByName[c] == nil {
+				diags = append(diags, unknownRef("group", c, memberRange(g, g.childRanges, i), groupNames(inv)))
+			}
+		}
+		for i, h := range g.Hosts {
+			if inv.hostByName[h] == nil {
+				diags = append(diags, unknownRef("host", h, memberRange(g, g.hostRanges, i), hostNames(inv)))
+			}
+		}
+	}
+	return diags
+}
+
+// memberRange is where the i-th name of a group's list is written, or the group's block
+// when that is not known.
+func memberRange(g *Group, ranges []hcl.Range, i int) hcl.Range {
+	if i < len(ranges) {
+		return ranges[i]
+	}
+	return g.DeclRange
+}
+
+// checkCycles reports the first cycle in group children, on the group of the cycle that
+// the inventory declares first: a group merely above a cycle is not to blame.
+func (inv *Inventory) checkCycles() *hcl.Diagnostic {
+	done := map[*Group]bool{}
+	for _, g := range inv.Groups {
+		cycle := inv.findCycle(g, nil, done)
+		if cycle == nil {
+			continue
+		}
+		at := g
+		for _, c := range inv.Groups {
+			if contains(cycle, c.Name) {
+				at = c
+				break
+			}
+		}
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cycle in group children",
+			Detail: fmt.Sprintf("Groups contain each other: %s. A group cannot be its own descendant.",
+				strings.Join(cycle, " -> ")),
+			Subject: at.DeclRange.Ptr(),
+		}
 	}
 	return nil
 }
@@ -204,18 +255,25 @@ func (inv *Inventory) depthOf(g *Group) int {
 	return d
 }
 
-func (inv *Inventory) findCycle(g *Group, path []string) []string {
+// findCycle returns the names along a cycle reachable from g, first and last the same, or
+// nil. path holds the groups being walked; done those already known to reach no cycle, which
+// keeps the walk linear however groups share children.
+func (inv *Inventory) findCycle(g *Group, path []string, done map[*Group]bool) []string {
+	if done[g] {
+		return nil
+	}
 	for i, p := range path {
 		if p == g.Name {
-			return append(path[i:], g.Name)
+			return append(path[i:len(path):len(path)], g.Name)
 		}
 	}
 	path = append(path, g.Name)
 	for _, c := range g.Children {
-		if cycle := inv.findCycle(inv.groupByName[c], path); cycle != nil {
+		if cycle := inv.findCycle(inv.groupByName[c], path, done); cycle != nil {
 			return cycle
 		}
 	}
+	done[g] = true
 	return nil
 }
 

@@ -318,3 +318,29 @@ host "a" {
 		})
 	}
 }
+
+// Key and known_hosts paths: "~/" is the user's home, a relative path the inventory's
+// directory.
+func TestPathsInInventory(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hosts.hcl")
+	os.WriteFile(p, []byte(`defaults {
+  key_files   = ["~/.ssh/id_ed25519", "keys/lab"]
+  known_hosts = "~/.ssh/known_hosts"
+}
+host "n1" {}
+`), 0o644)
+	inv, diags := Load(config.NewParser(), p)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	want := []string{filepath.Join(home, ".ssh/id_ed25519"), filepath.Join(dir, "keys/lab")}
+	if got := inv.Host("n1").KeyFiles; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("key files %v, want %v", got, want)
+	}
+	if got := inv.Defaults.KnownHosts; got != filepath.Join(home, ".ssh/known_hosts") {
+		t.Errorf("known_hosts %s", got)
+	}
+}
