@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -53,6 +54,10 @@ func (copyModule) Run(ctx context.Context, c *Call) (*Result, error) {
 	if c.Args.Has("content") {
 		src = bytesSource([]byte(c.Args.String("content", "")))
 	} else if src, err = openSource(c, c.Args.String("src", "")); err != nil {
+		if c.Check && filepath.IsAbs(c.Args.String("src", "")) && errors.Is(err, fs.ErrNotExist) {
+			// An earlier task (a download, a certificate) would have made it.
+			return &Result{Changed: true, Msg: "check mode: the source does not exist yet"}, nil
+		}
 		return nil, err
 	}
 	return put(ctx, c, c.Args.String("dest", ""), src, mode, c.Args.String("owner", ""), c.Args.String("group", ""))

@@ -1122,3 +1122,31 @@ play "p" {
 		t.Errorf("--tags guard ran %q", got)
 	}
 }
+
+// In check mode a copy whose source an earlier task would have made predicts a change
+// instead of failing; outside check mode the missing source is an error.
+func TestCheckModeCopyOfMissingSource(t *testing.T) {
+	files := map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "binary" {
+    copy {
+      src  = "/nonexistent/kplay-stage/etcd"
+      dest = "/etc/etcd-binary"
+    }
+  }
+}
+`}
+	rg := newRig(t, files)
+	rg.opts.Check = true
+	rg.mustRun()
+	if r := rg.sink.results("binary")["n1"]; r.Status != output.StatusChanged {
+		t.Errorf("check mode: %s %q, want changed", r.Status, r.Msg)
+	}
+	rg = newRig(t, files)
+	rg.mustRun()
+	if r := rg.sink.results("binary")["n1"]; r.Status != output.StatusFailed {
+		t.Errorf("real run: %s, want failed", r.Status)
+	}
+}

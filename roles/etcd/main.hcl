@@ -115,13 +115,13 @@ task "etcd binaries" {
 
 task "etcd certificates" {
   for_each = {
-    "ca.pem"          = "${var.pki_dir}/ca.pem"
-    "server.pem"      = "${var.pki_dir}/etcd/${host.name}-server.pem"
-    "server-key.pem"  = "${var.pki_dir}/etcd/${host.name}-server-key.pem"
-    "peer.pem"        = "${var.pki_dir}/etcd/${host.name}-peer.pem"
-    "peer-key.pem"    = "${var.pki_dir}/etcd/${host.name}-peer-key.pem"
-    "client.pem"      = "${var.pki_dir}/etcd/client.pem"
-    "client-key.pem"  = "${var.pki_dir}/etcd/client-key.pem"
+    "ca.pem"         = "${var.pki_dir}/ca.pem"
+    "server.pem"     = "${var.pki_dir}/etcd/${host.name}-server.pem"
+    "server-key.pem" = "${var.pki_dir}/etcd/${host.name}-server-key.pem"
+    "peer.pem"       = "${var.pki_dir}/etcd/${host.name}-peer.pem"
+    "peer-key.pem"   = "${var.pki_dir}/etcd/${host.name}-peer-key.pem"
+    "client.pem"     = "${var.pki_dir}/etcd/client.pem"
+    "client-key.pem" = "${var.pki_dir}/etcd/client-key.pem"
   }
   copy {
     src  = each.value
