@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/x509"
 	"os"
@@ -15,6 +16,22 @@ import (
 func TestEtcdSite(t *testing.T) {
 	requireLab(t)
 	s := newSite(t)
+
+	t.Run("check mode on a fresh lab predicts and changes nothing", func(t *testing.T) {
+		r := s.run("--check")
+		if r.code != 0 {
+			t.Fatalf("--check on a fresh lab:\n%s", r.dump())
+		}
+		if len(changedOn(r, "etcd : etcd unit")) != 3 {
+			t.Errorf("--check does not predict the etcd unit on n1..n3:\n%s", r.dump())
+		}
+		if out := on(t, "n1", "ls /etc/systemd/system/etcd.service /usr/local/bin/etcd 2>&1 || true"); !strings.Contains(out, "No such file") {
+			t.Errorf("--check wrote to n1: %s", out)
+		}
+		if _, err := os.Stat(filepath.Join(s.dir, "state/pki/ca.pem")); err == nil {
+			t.Error("--check created the CA")
+		}
+	})
 
 	t.Run("first run deploys a TLS etcd cluster", func(t *testing.T) {
 		r := s.run()
@@ -32,8 +49,17 @@ func TestEtcdSite(t *testing.T) {
 		t.Logf("etcd health:\n%s", health)
 	})
 
-	t.Run("second run changes nothing and uploads nothing", func(t *testing.T) {
-		r := s.run()
+	t.Run("second run changes nothing and uploads nothing; check mode agrees", func(t *testing.T) {
+		r := s.run("--check")
+		if r.code != 0 {
+			t.Fatalf("--check on the deployed lab:\n%s", r.dump())
+		}
+		for host, c := range r.recap.Counts {
+			if c.Changed != 0 {
+				t.Errorf("--check on a deployed lab: %s would change %d\n%s", host, c.Changed, r.dump())
+			}
+		}
+		r = s.run()
 		if r.code != 0 {
 			t.Fatalf("re-run failed:\n%s", r.dump())
 		}
@@ -98,6 +124,33 @@ func TestEtcdSite(t *testing.T) {
 		}
 		if h := s.etcdctl(t, "endpoint", "health", "--cluster"); strings.Count(h, "is healthy") != 3 {
 			t.Errorf("cluster unhealthy after restart:\n%s", h)
+		}
+	})
+
+	t.Run("a restart notified by a run that failed is done by the next run", func(t *testing.T) {
+		before := unitState(t)
+		s.extra = strings.Replace(s.extra, "etcd_heartbeat_interval = 300", "etcd_heartbeat_interval = 275", 1)
+		s.write()
+		// The unit changes, then the run is interrupted before its handlers.
+		out := s.interruptAt(t, "etcd : start etcd")
+		if strings.Contains(out, `"task":"etcd : restart etcd"`) {
+			t.Fatalf("the handler ran in the interrupted run:\n%s", out)
+		}
+		if after := unitState(t); strings.Fields(after)[0] == strings.Fields(before)[0] {
+			t.Fatalf("the unit did not change: %s", after)
+		}
+		r := s.run()
+		if r.code != 0 {
+			t.Fatalf("the next run:\n%s", r.dump())
+		}
+		if got := changedOn(r, "etcd : etcd unit"); len(got) != 0 {
+			t.Errorf("the unit changed again: %v", got)
+		}
+		if got := changedOn(r, "etcd : restart etcd"); len(got) != 3 {
+			t.Errorf("the pending restart ran on %v, want n1..n3\n%s", got, r.dump())
+		}
+		if h := s.etcdctl(t, "endpoint", "health", "--cluster"); strings.Count(h, "is healthy") != 3 {
+			t.Errorf("cluster unhealthy:\n%s", h)
 		}
 	})
 
@@ -278,4 +331,35 @@ func hasIP(c *x509.Certificate, ip string) bool {
 		}
 	}
 	return false
+}
+
+// interruptAt runs kplay and sends it SIGINT as soon as the named task starts, returning
+// its output; it must exit 99.
+func (s *site) interruptAt(t *testing.T, task string) string {
+	t.Helper()
+	cmd := exec.Command(kplay, "run", filepath.Join(repo, "site.hcl"), "-i", s.inv, "--output", "json")
+	cmd.Dir = repo
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	sent := false
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if !sent && strings.Contains(line, `"type":"task"`) && strings.Contains(line, `"name":"`+strings.TrimPrefix(task, "etcd : ")+`"`) {
+			cmd.Process.Signal(os.Interrupt)
+			sent = true
+		}
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 99 || !sent {
+		t.Fatalf("interrupting at %q: sent %v, %v\n%s", task, sent, err, out.String())
+	}
+	return out.String()
 }
