@@ -30,6 +30,7 @@ func (waitForModule) Spec() *config.ModuleSpec {
 			{Name: "client_cert", Type: cty.String, AbsPath: true, Doc: "Client certificate for the URL."},
 			{Name: "client_key", Type: cty.String, AbsPath: true, Doc: "Client key for the URL."},
 			{Name: "timeout", Type: cty.String, Doc: "How long to wait; default \"60s\"."},
+			{Name: "validate_certs", Type: cty.Bool, Doc: "Verify the URL's server certificate; default true. Components that make their own serving certificate (controller-manager, scheduler) need false."},
 		},
 		Validate: func(t *config.Task) hcl.Diagnostics {
 			if (t.Args["port"] == nil) == (t.Args["url"] == nil) {
@@ -47,6 +48,7 @@ probe() {
     set -- -fsS -o /dev/null --max-time 3
     [ -n "$CA" ] && set -- "$@" --cacert "$CA"
     [ -n "$CERT" ] && set -- "$@" --cert "$CERT" --key "$KEY"
+    [ "$INSECURE" = 1 ] && set -- "$@" --insecure
     curl "$@" "$URL" 2>/tmp/.kplay-wait.$$
   else
     timeout 3 bash -c 'exec 3<>/dev/tcp/'"$HOST/$PORT" 2>/tmp/.kplay-wait.$$
@@ -74,7 +76,8 @@ func (waitForModule) Run(ctx context.Context, c *Call) (*Result, error) {
 		"URL": c.Args.String("url", ""), "HOST": c.Args.String("host", "127.0.0.1"),
 		"PORT": fmt.Sprint(c.Args.Int("port", 0)), "CA": c.Args.String("ca_cert", ""),
 		"CERT": c.Args.String("client_cert", ""), "KEY": c.Args.String("client_key", ""),
-		"TIMEOUT": fmt.Sprint(int(timeout.Seconds())),
+		"TIMEOUT":  fmt.Sprint(int(timeout.Seconds())),
+		"INSECURE": boolFlag(!c.Args.Bool("validate_certs", true)),
 	}
 	if _, err := runScript(ctx, c, vars, waitScript); err != nil {
 		what := vars["URL"]

@@ -104,3 +104,27 @@ func addToIP(base net.IP, k *big.Int, bits int) net.IP {
 	out := v.FillBytes(make([]byte, len(base)))
 	return net.IP(out)
 }
+
+// cidrContainsFunc tells whether an address or a whole prefix lies inside a prefix, so a
+// preflight check can refuse overlapping service, pod and node networks.
+var cidrContainsFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "prefix", Type: cty.String}, {Name: "addr_or_prefix", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.Bool),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		_, outer, err := net.ParseCIDR(args[0].AsString())
+		if err != nil {
+			return cty.UnknownVal(cty.Bool), err
+		}
+		s := args[1].AsString()
+		if ip := net.ParseIP(s); ip != nil {
+			return cty.BoolVal(outer.Contains(ip)), nil
+		}
+		_, inner, err := net.ParseCIDR(s)
+		if err != nil {
+			return cty.UnknownVal(cty.Bool), fmt.Errorf("%q is neither an address nor a prefix", s)
+		}
+		outerOnes, _ := outer.Mask.Size()
+		innerOnes, _ := inner.Mask.Size()
+		return cty.BoolVal(outer.Contains(inner.IP) && innerOnes >= outerOnes), nil
+	},
+})

@@ -70,16 +70,18 @@ func Table(opts Options) map[string]function.Function {
 			sum := sha512.Sum512([]byte(s))
 			return hex.EncodeToString(sum[:]), nil
 		}),
-		"shellquote":  stringFunc(func(s string) (string, error) { return ShellQuote(s), nil }),
-		"basename":    stringFunc(func(s string) (string, error) { return path.Base(s), nil }),
-		"dirname":     stringFunc(func(s string) (string, error) { return path.Dir(s), nil }),
-		"startswith":  stringPredicate(strings.HasPrefix),
-		"endswith":    stringPredicate(strings.HasSuffix),
-		"cidrhost":    cidrHostFunc,
-		"cidrsubnet":  cidrSubnetFunc,
-		"cidrnetmask": cidrNetmaskFunc,
+		"shellquote":   stringFunc(func(s string) (string, error) { return ShellQuote(s), nil }),
+		"basename":     stringFunc(func(s string) (string, error) { return path.Base(s), nil }),
+		"dirname":      stringFunc(func(s string) (string, error) { return path.Dir(s), nil }),
+		"startswith":   stringPredicate(strings.HasPrefix),
+		"endswith":     stringPredicate(strings.HasSuffix),
+		"cidrcontains": cidrContainsFunc,
+		"cidrhost":     cidrHostFunc,
+		"cidrsubnet":   cidrSubnetFunc,
+		"cidrnetmask":  cidrNetmaskFunc,
 	}
 	t["file"] = fileFunc(opts)
+	t["fileexists"] = fileExistsFunc(opts)
 	t["templatefile"] = templateFileFunc(opts, t)
 	return t
 }
@@ -171,6 +173,18 @@ func stringPredicate(fn func(s, affix string) bool) function.Function {
 		Type:   function.StaticReturnType(cty.Bool),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			return cty.BoolVal(fn(args[0].AsString(), args[1].AsString())), nil
+		},
+	})
+}
+
+// fileExistsFunc tells whether a file exists on the deploy host, as Terraform's fileexists.
+func fileExistsFunc(opts Options) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			st, err := os.Stat(resolve(opts, args[0].AsString()))
+			return cty.BoolVal(err == nil && st.Mode().IsRegular()), nil
 		},
 	})
 }

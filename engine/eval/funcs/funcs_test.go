@@ -213,3 +213,31 @@ func TestTemplatefileEmptyVarsNamesMissingVariable(t *testing.T) {
 			"(an empty object's AsValueMap is nil, so the context has no variable table)", err)
 	}
 }
+
+func TestCidrContainsAndFileExists(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f"), nil, 0o644)
+	table := Table(Options{BaseDir: dir})
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"10.0.0.0/8", "10.1.2.3", true}, {"10.0.0.0/8", "11.0.0.1", false},
+		{"10.0.0.0/8", "10.68.0.0/16", true}, {"10.68.0.0/16", "10.0.0.0/8", false},
+		{"172.20.0.0/16", "10.68.0.0/16", false},
+	} {
+		v, err := table["cidrcontains"].Call([]cty.Value{cty.StringVal(tc.a), cty.StringVal(tc.b)})
+		if err != nil || v.True() != tc.want {
+			t.Errorf("cidrcontains(%s, %s) = %v, %v; want %v", tc.a, tc.b, v, err, tc.want)
+		}
+	}
+	if _, err := table["cidrcontains"].Call([]cty.Value{cty.StringVal("10.0.0.0/8"), cty.StringVal("nope")}); err == nil {
+		t.Error("cidrcontains accepted a non-address")
+	}
+	for name, want := range map[string]bool{"f": true, "missing": false, ".": false} {
+		v, _ := table["fileexists"].Call([]cty.Value{cty.StringVal(name)})
+		if v.True() != want {
+			t.Errorf("fileexists(%q) = %v", name, v)
+		}
+	}
+}
