@@ -145,15 +145,19 @@ func (r *Runner) gatherFacts(ctx context.Context, p *config.Play, hosts []*inven
 	var mu sync.Mutex
 	var failed []output.HostResult
 	for _, h := range hosts {
-		if r.Env.Facts(h.Name).LengthInt() > 0 {
-			continue // gathered by an earlier play of this run
+		if r.state(h).factsReady {
+			continue // an earlier play of this run has them
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := r.factsFor(ctx, h); err != nil {
+			err := r.factsFor(ctx, h)
+			if err == nil {
+				r.state(h).factsReady = true
+			}
+			if err != nil {
 				st := r.state(h)
 				status := output.StatusFailed
 				if connection.IsUnreachable(err) {
@@ -201,6 +205,22 @@ func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) error {
 		r.Log.Warn("storing facts", "host", h.Name, "err", err)
 	}
 	return r.setFacts(h, f)
+}
+
+// preloadFacts makes every host's cached facts visible before any play, so hosts["n1"].facts
+// works in a run that --limit keeps away from n1. A host a play connects to gets its own
+// again in gatherFacts.
+func (r *Runner) preloadFacts() {
+	if r.Opts.FlushCache {
+		return
+	}
+	for _, h := range r.Inv.Hosts {
+		if f, _ := r.cache.Load(h.Name, h.Address); f != nil {
+			if err := r.setFacts(h, f); err != nil {
+				r.Log.Warn("cached facts", "host", h.Name, "err", err)
+			}
+		}
+	}
 }
 
 func (r *Runner) setFacts(h *inventory.Host, f *facts.Facts) error {

@@ -175,6 +175,7 @@ func (r *Runner) setup() {
 	r.varsCache = map[varsKey]cachedVars{}
 	r.cache = &facts.Cache{Dir: r.Inv.StateDir + "/facts", TTL: r.Opts.FactTTL}
 	r.pending = &pendingStore{dir: r.Inv.StateDir + "/pending-handlers"}
+	r.preloadFacts()
 }
 
 // checkStartAt makes sure --start-at-task names a task, so a typo does not skip everything.

@@ -1150,3 +1150,25 @@ play "p" {
 		t.Errorf("real run: %s, want failed", r.Status)
 	}
 }
+
+// Cached facts of hosts a --limit keeps out are still visible through hosts[...].facts.
+func TestCachedFactsOfOtherHosts(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts = "all"
+  task "peer" {
+    debug { msg = hosts["n1"].facts.hostname }
+  }
+}
+`})
+	rg.mustRun()
+	rg.opts.Limit = "n2"
+	rg.mustRun()
+	r := rg.sink.results("peer")["n2"]
+	if r.Status != output.StatusOK || r.Msg != "n1" {
+		t.Errorf("n2 sees n1's facts as %s %q, want ok \"n1\"", r.Status, r.Msg)
+	}
+	if rg.fleet.Dials("n1") != 1 {
+		t.Errorf("n1 was dialled %d times; the limited run must not touch it", rg.fleet.Dials("n1"))
+	}
+}

@@ -29,6 +29,9 @@ type hostState struct {
 	failed, unreachable bool
 	// notified holds the handlers (by full name) notified and not yet run.
 	notified map[string]bool
+	// factsReady is set once this run has the host's facts (cached or gathered) and its
+	// connection.
+	factsReady bool
 	// interrupted names the task a cancelled run cut short on this host.
 	interrupted string
 }
