@@ -566,10 +566,12 @@ func TestConnectTimeoutCoversHandshake(t *testing.T) {
 // the connection open: a keepalive loop that took it for a dead host would close it.
 func TestKeepAlive(t *testing.T) {
 	cfg := config(sshtest.Start(t))
-	cfg.KeepAlive = 10 * time.Millisecond
+	// Several keepalives per command, with room for a loaded machine (three missed in a
+	// row close the connection): 10ms intervals failed under the race detector in CI.
+	cfg.KeepAlive = 100 * time.Millisecond
 	c := dial(t, cfg)
 	for range 3 {
-		res, err := c.Run(context.Background(), connection.Cmd{Command: "sleep 0.2; echo alive"})
+		res, err := c.Run(context.Background(), connection.Cmd{Command: "sleep 0.5; echo alive"})
 		if err != nil || string(res.Stdout) != "alive\n" {
 			t.Fatalf("Run with keepalives: %q, %v", res.Stdout, err)
 		}
