@@ -90,8 +90,7 @@ func (p *Parser) AddSource(name string, src []byte) {
 	}
 }
 
-// hclFiles lists the *.hcl files of dir in fsys, sorted by name, which is the order in which
-// their blocks are taken.
+// hclFiles lists the *.hcl files of dir in fsys in the order their blocks are taken.
 func hclFiles(fsys fs.FS, dir string) ([]string, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
@@ -103,7 +102,14 @@ func hclFiles(fsys fs.FS, dir string) ([]string, error) {
 			names = append(names, e.Name())
 		}
 	}
-	sort.Strings(names)
+	// main.hcl first, then the others by name: a role's later files build on what main.hcl
+	// sets up (the pki role's CA before the certificates it signs).
+	sort.Slice(names, func(i, j int) bool {
+		if (names[i] == "main.hcl") != (names[j] == "main.hcl") {
+			return names[i] == "main.hcl"
+		}
+		return names[i] < names[j]
+	})
 	return names, nil
 }
 
