@@ -32,7 +32,14 @@ func (r *Runner) runPlay(ctx context.Context, p *config.Play, limit map[*invento
 	}
 	tasks := r.selectTasks(p)
 	for _, batch := range batches(p.Serial, hosts) {
-		if ctx.Err() != nil || r.runBatch(ctx, p, tasks, batch) {
+		if ctx.Err() != nil {
+			break
+		}
+		if r.runBatch(ctx, p, tasks, batch) {
+			if p.AnyErrorsFatal {
+				// As in Ansible: a fatal error ends the whole run, not just the play.
+				r.stopped = true
+			}
 			break
 		}
 	}
@@ -80,7 +87,7 @@ func (r *Runner) runBatch(ctx context.Context, p *config.Play, tasks []*config.T
 		}
 		failed := size - len(r.alive(hosts))
 		if p.AnyErrorsFatal && failed > 0 {
-			r.Sink.Emit(output.Warning{Msg: "any_errors_fatal: a host failed, the play stops"})
+			r.Sink.Emit(output.Warning{Msg: "any_errors_fatal: a host failed, the run stops"})
 			stop = true
 			break
 		}

@@ -70,6 +70,8 @@ type Runner struct {
 	varsCache map[varsKey]cachedVars
 	// started turns true at the --start-at-task task (at once without one).
 	started bool
+	// stopped is set when a play with any_errors_fatal failed: no later play runs.
+	stopped bool
 }
 
 type varsKey struct {
@@ -147,7 +149,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	for _, p := range r.Playbook.Plays {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.stopped {
 			break
 		}
 		if err := r.runPlay(ctx, p, limit); err != nil {

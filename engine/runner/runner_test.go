@@ -1172,3 +1172,28 @@ play "p" {
 		t.Errorf("n1 was dialled %d times; the limited run must not touch it", rg.fleet.Dials("n1"))
 	}
 }
+
+// any_errors_fatal ends the whole run at the first failure, not only its play.
+func TestAnyErrorsFatalStopsTheRun(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "first" {
+  hosts            = "n1"
+  gather_facts     = false
+  any_errors_fatal = true
+  task "breaks" {
+    shell { cmd = "fail 1" }
+  }
+}
+play "second" {
+  hosts        = "n2"
+  gather_facts = false
+  task "never" {
+    shell { cmd = "echo second" }
+  }
+}
+`})
+	rg.mustRun()
+	if _, ran := rg.sink.results("never")["n2"]; ran {
+		t.Error("a play after an any_errors_fatal failure ran")
+	}
+}
