@@ -73,6 +73,9 @@ func Table(opts Options) map[string]function.Function {
 		"shellquote":   stringFunc(func(s string) (string, error) { return ShellQuote(s), nil }),
 		"basename":     stringFunc(func(s string) (string, error) { return path.Base(s), nil }),
 		"dirname":      stringFunc(func(s string) (string, error) { return path.Dir(s), nil }),
+		"strcontains":  stringPredicate(strings.Contains),
+		"alltrue":      boolFold(true),
+		"anytrue":      boolFold(false),
 		"startswith":   stringPredicate(strings.HasPrefix),
 		"endswith":     stringPredicate(strings.HasSuffix),
 		"cidrcontains": cidrContainsFunc,
@@ -185,6 +188,26 @@ func fileExistsFunc(opts Options) function.Function {
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			st, err := os.Stat(resolve(opts, args[0].AsString()))
 			return cty.BoolVal(err == nil && st.Mode().IsRegular()), nil
+		},
+	})
+}
+
+// boolFold is alltrue (all) or anytrue (!all) over a list of bools, as in Terraform.
+func boolFold(all bool) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+		Type:   function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			for it := args[0].ElementIterator(); it.Next(); {
+				_, v := it.Element()
+				if v.IsNull() {
+					return cty.False, nil
+				}
+				if v.True() != all {
+					return cty.BoolVal(!all), nil
+				}
+			}
+			return cty.BoolVal(all), nil
 		},
 	})
 }

@@ -241,3 +241,34 @@ func TestCidrContainsAndFileExists(t *testing.T) {
 		}
 	}
 }
+
+func TestBoolFoldsAndStrcontains(t *testing.T) {
+	table := Table(Options{})
+	list := func(bs ...bool) cty.Value {
+		if len(bs) == 0 {
+			return cty.ListValEmpty(cty.Bool)
+		}
+		var vs []cty.Value
+		for _, b := range bs {
+			vs = append(vs, cty.BoolVal(b))
+		}
+		return cty.ListVal(vs)
+	}
+	for _, tc := range []struct {
+		fn   string
+		in   cty.Value
+		want bool
+	}{
+		{"alltrue", list(true, true), true}, {"alltrue", list(true, false), false}, {"alltrue", list(), true},
+		{"anytrue", list(false, true), true}, {"anytrue", list(false), false}, {"anytrue", list(), false},
+	} {
+		v, err := table[tc.fn].Call([]cty.Value{tc.in})
+		if err != nil || v.True() != tc.want {
+			t.Errorf("%s(%#v) = %v, %v", tc.fn, tc.in, v, err)
+		}
+	}
+	v, _ := table["strcontains"].Call([]cty.Value{cty.StringVal("kernel loaded"), cty.StringVal("loaded")})
+	if !v.True() {
+		t.Error("strcontains")
+	}
+}
