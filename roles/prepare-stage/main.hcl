@@ -46,3 +46,30 @@ task "unpack artifacts" {
     strip_components = each.value.unpack.strip_components
   }
 }
+
+variable "offline_images" {
+  type = map(object({
+    ref    = string
+    url    = string
+    sha256 = string
+  }))
+  default     = {}
+  description = "Image archives to stage for nodes that cannot pull (see the containerd role), by name."
+}
+
+task "stage image directory" {
+  file {
+    path = "${var.stage_dir}/images"
+    mode = "0755"
+  }
+  when = length(var.offline_images) > 0
+}
+
+task "download offline images" {
+  for_each = var.offline_images
+  download {
+    url    = each.value.url
+    sha256 = each.value.sha256
+    dest   = "${var.stage_dir}/images/${each.key}.tar"
+  }
+}
