@@ -60,7 +60,7 @@ func newRoot() *cobra.Command {
 	})
 	root.AddCommand(
 		newRunCmd(), newValidateCmd(), newExplainCmd(), newInitCmd(), newRolesCmd(),
-		newInventoryCmd(), newFmtCmd(), newCompletionCmd(), newVersionCmd(),
+		newInventoryCmd(), newFmtCmd(), newCompletionCmd(), newVersionCmd(), newDocsCmd(),
 	)
 	return root
 }
