@@ -78,6 +78,30 @@ restore_inotify() {
   rm -f "$LAB/run/inotify.orig"
 }
 
+# The kernel settings kubelet insists on. A lab host cannot write /proc/sys outside net.*,
+# and kubelet only writes these when they differ, so they are set here for the lab's life and
+# put back by `down`.
+KUBELET_SYSCTLS="vm.overcommit_memory=1 kernel.panic=10 kernel.panic_on_oops=1"
+
+set_kubelet_sysctls() {
+  local kv k
+  for kv in $KUBELET_SYSCTLS; do
+    k=${kv%%=*}
+    [ -e "$LAB/run/sysctl.$k.orig" ] || sysctl -n "$k" > "$LAB/run/sysctl.$k.orig"
+    sysctl -qw "$kv"
+  done
+}
+
+restore_kubelet_sysctls() {
+  local kv k
+  for kv in $KUBELET_SYSCTLS; do
+    k=${kv%%=*}
+    [ -e "$LAB/run/sysctl.$k.orig" ] || continue
+    sysctl -qw "$k=$(cat "$LAB/run/sysctl.$k.orig")"
+    rm -f "$LAB/run/sysctl.$k.orig"
+  done
+}
+
 write_hosts() { # rootfs N
   {
     echo "127.0.0.1 localhost"
@@ -316,6 +340,7 @@ cmd_up() { # N
   clear_lab
   load_modules
   raise_inotify
+  set_kubelet_sysctls
   bridge_up
   for i in $(seq 1 "$N"); do host_up "$i" "$N"; done
   for i in $(seq 1 "$N"); do wait_ssh "$i"; done
@@ -327,6 +352,7 @@ cmd_down() {
   lock_lab
   clear_lab
   restore_inotify
+  restore_kubelet_sysctls
   echo "lab down"
 }
 

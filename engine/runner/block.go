@@ -13,6 +13,9 @@ import (
 // every host of the block that can still be reached, failed or not.
 func (r *Runner) runBlock(ctx context.Context, p *config.Play, blk *config.Block, tasks []*config.Task, hosts []*inventory.Host) {
 	hosts = r.blockHosts(p, blk, hosts)
+	if len(hosts) == 0 {
+		return // the condition holds nowhere: the block is skipped as a whole
+	}
 	sections := map[config.Section][]*config.Task{}
 	for _, t := range tasks {
 		sections[t.Section] = append(sections[t.Section], t)

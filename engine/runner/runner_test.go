@@ -1197,3 +1197,30 @@ play "second" {
 		t.Error("a play after an any_errors_fatal failure ran")
 	}
 }
+
+// A block whose condition holds on no host is skipped, run_once tasks in it included.
+func TestBlockFalseEverywhere(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "all"
+  gather_facts = false
+  block "off" {
+    when = false
+    task "once" {
+      shell { cmd = "echo once" }
+      run_once = true
+    }
+  }
+  task "after" {
+    shell { cmd = "echo after" }
+  }
+}
+`})
+	rg.mustRun()
+	if got := hostsOf(rg.sink.results("once")); got != "" {
+		t.Errorf("the block ran on %s", got)
+	}
+	if got := hostsOf(rg.sink.results("after")); got != "n1,n2,n3" {
+		t.Errorf("after ran on %s", got)
+	}
+}

@@ -21,6 +21,9 @@ import (
 
 // runTask runs t on every host in parallel, at most Forks at a time, and waits for all.
 func (r *Runner) runTask(ctx context.Context, p *config.Play, t *config.Task, hosts []*inventory.Host) {
+	if len(hosts) == 0 {
+		return
+	}
 	role := ""
 	if t.Role != nil {
 		role = t.Role.Name

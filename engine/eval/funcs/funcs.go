@@ -43,7 +43,7 @@ func Table(opts Options) map[string]function.Function {
 		"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc, "coalescelist": stdlib.CoalesceListFunc,
 		"compact": stdlib.CompactFunc, "concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc,
 		"distinct": stdlib.DistinctFunc, "element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc,
-		"index": stdlib.IndexFunc, "keys": stdlib.KeysFunc, "length": stdlib.LengthFunc,
+		"index": indexOfFunc, "keys": stdlib.KeysFunc, "length": stdlib.LengthFunc,
 		"lookup": stdlib.LookupFunc, "merge": stdlib.MergeFunc, "range": stdlib.RangeFunc,
 		"reverse": stdlib.ReverseListFunc, "setintersection": stdlib.SetIntersectionFunc,
 		"setunion": stdlib.SetUnionFunc, "setsubtract": stdlib.SetSubtractFunc, "slice": stdlib.SliceFunc,
@@ -211,3 +211,27 @@ func boolFold(all bool) function.Function {
 		},
 	})
 }
+
+// indexOfFunc is Terraform's index(list, value): the position of value in list. go-cty's
+// function of that name looks an element up instead, which is what [] is for.
+var indexOfFunc = function.New(&function.Spec{
+	Params: []function.Parameter{
+		{Name: "list", Type: cty.DynamicPseudoType},
+		{Name: "value", Type: cty.DynamicPseudoType},
+	},
+	Type: function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		list := args[0]
+		if !(list.Type().IsListType() || list.Type().IsTupleType()) {
+			return cty.UnknownVal(cty.Number), fmt.Errorf("index needs a list, not %s", list.Type().FriendlyName())
+		}
+		i := 0
+		for it := list.ElementIterator(); it.Next(); i++ {
+			_, v := it.Element()
+			if eq := v.Equals(args[1]); eq.IsKnown() && eq.True() {
+				return cty.NumberIntVal(int64(i)), nil
+			}
+		}
+		return cty.UnknownVal(cty.Number), fmt.Errorf("%s is not in the list", args[1].GoString())
+	},
+})

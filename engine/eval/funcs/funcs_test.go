@@ -272,3 +272,16 @@ func TestBoolFoldsAndStrcontains(t *testing.T) {
 		t.Error("strcontains")
 	}
 }
+
+// index is Terraform's: the position of a value in a list.
+func TestIndexFindsPosition(t *testing.T) {
+	table := Table(Options{})
+	list := cty.ListVal([]cty.Value{cty.StringVal("n1"), cty.StringVal("n2"), cty.StringVal("n3")})
+	v, err := table["index"].Call([]cty.Value{list, cty.StringVal("n3")})
+	if err != nil || !v.RawEquals(cty.NumberIntVal(2)) {
+		t.Errorf("index(list, n3) = %#v, %v; want 2", v, err)
+	}
+	if _, err := table["index"].Call([]cty.Value{list, cty.StringVal("n9")}); err == nil {
+		t.Error("index of a missing value gave no error")
+	}
+}
