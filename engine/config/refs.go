@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/kplay-dev/kplay/engine/internal/hclsafe"
 )
 
 // Roots are the names an expression may start with, and what each holds.
@@ -76,7 +78,7 @@ func (l *Loader) LoadTemplate(r *Role, src string, rng hcl.Range) (*Template, hc
 	}
 	name := path.Join(r.Origin, p)
 	l.Parser.AddSource(name, body)
-	if diags := checkSource(body, name, hclsyntax.LexTemplate); diags.HasErrors() {
+	if diags := hclsafe.CheckTemplate(body, name); diags.HasErrors() {
 		return nil, diags
 	}
 	expr, diags := hclsyntax.ParseTemplate(body, name, hcl.InitialPos)

@@ -16,10 +16,9 @@ import (
 	getter "github.com/hashicorp/go-getter/v2"
 )
 
-const (
-	defaultFileMode fs.FileMode = 0o644
-	maxRedirects                = 10
-)
+const defaultFileMode fs.FileMode = 0o644
+
+const maxRedirects = 10
 
 // Request is one file to download.
 type Request struct {

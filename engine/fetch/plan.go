@@ -111,7 +111,7 @@ func relPath(name string, strip int) (string, bool, error) {
 		case "", ".":
 			continue
 		case "..":
-			return "", false, fmt.Errorf("%s: path contains ..", name)
+			return "", false, fmt.Errorf("%s: path contains \"..\"", name)
 		}
 		parts = append(parts, p)
 	}

@@ -3,7 +3,6 @@ package modules
 import (
 	"fmt"
 	"io/fs"
-	"math/big"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -69,8 +68,6 @@ func (a Args) StringMap(name string) map[string]string {
 	}
 	return out
 }
-
-func intVal(i int) cty.Value { return cty.NumberVal(new(big.Float).SetInt64(int64(i))) }
 
 // Mode parses an octal mode argument written as a string, "0644".
 func (a Args) Mode(name string, def uint32) (uint32, error) {

@@ -198,6 +198,12 @@ func fileDiff(ctx context.Context, c *Call, path string, exists bool, src *sourc
 		d.Note = "binary content differs"
 		return d
 	}
-	d.Before, d.After = c.Redact(string(before)), c.Redact(string(after))
+	if c.Redact(string(after)) != string(after) {
+		// A sensitive value is in the new content, so the old content likely holds its
+		// previous value, which the redactor does not know: show neither.
+		d.Note = "content differs (it holds a sensitive value: not shown)"
+		return d
+	}
+	d.Before, d.After = string(before), string(after)
 	return d
 }

@@ -294,6 +294,3 @@ func (r *Runner) recap(d time.Duration, interrupted bool) output.Recap {
 	}
 	return rc
 }
-
-// errInterrupted marks a host result cut short by cancellation.
-var errInterrupted = errors.New("interrupted")

@@ -72,6 +72,8 @@ type outcome struct {
 	tries  int
 	// delegate names the host a delegated task ran on.
 	delegate string
+	// redact hides the task's sensitive values in what is shown of the outcome.
+	redact func(string) string
 }
 
 // runOnHost runs t on h and reports it; it returns the value registered.
@@ -143,7 +145,7 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 			s = scope.WithEach(it.key, it.value)
 		}
 		o := r.attempt(ctx, t, target, s, redact)
-		o.item = it.label
+		o.item, o.redact = it.label, redact
 		if t.DelegateTo != nil {
 			o.delegate = target.Name
 		}
@@ -361,6 +363,13 @@ func (r *Runner) hostResult(p *config.Play, t *config.Task, h *inventory.Host, o
 	}
 	if o.err != nil {
 		hr.Msg = o.err.Error()
+	}
+	// Everything a person or a CI log sees passes here: one place to hide secrets.
+	if redact := o.redact; redact != nil {
+		hr.Msg, hr.Stdout, hr.Stderr = redact(hr.Msg), redact(hr.Stdout), redact(hr.Stderr)
+		for i := range hr.Diffs {
+			hr.Diffs[i].Before, hr.Diffs[i].After = redact(hr.Diffs[i].Before), redact(hr.Diffs[i].After)
+		}
 	}
 	return hr
 }

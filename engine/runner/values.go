@@ -252,6 +252,9 @@ func (r *Runner) templater(t *config.Task, s *eval.Scope) func(string, map[strin
 		if err != nil {
 			return "", fmt.Errorf("template %s: %w", tmpl.Name, err)
 		}
+		if v.IsNull() {
+			return "", fmt.Errorf("template %s produced null, not text", tmpl.Name)
+		}
 		return v.AsString(), nil
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/kplay-dev/kplay/engine/internal/hclsafe"
 )
 
 // Options say where file functions look.
@@ -156,6 +158,9 @@ func templateFileFunc(opts Options, table map[string]function.Function) function
 
 // RenderTemplate renders src, HCL template syntax, in ctx. name is what errors cite.
 func RenderTemplate(src []byte, name string, ctx *hcl.EvalContext) (cty.Value, error) {
+	if diags := hclsafe.CheckTemplate(src, name); diags.HasErrors() {
+		return cty.UnknownVal(cty.String), diags
+	}
 	expr, diags := hclsyntax.ParseTemplate(src, name, hcl.InitialPos)
 	if diags.HasErrors() {
 		return cty.UnknownVal(cty.String), diags
@@ -164,7 +169,7 @@ func RenderTemplate(src []byte, name string, ctx *hcl.EvalContext) (cty.Value, e
 	if diags.HasErrors() {
 		return cty.UnknownVal(cty.String), diags
 	}
-	if v.Type() != cty.String {
+	if v.Type() != cty.String || v.IsNull() {
 		return cty.UnknownVal(cty.String), fmt.Errorf("template %s did not produce a string", name)
 	}
 	return v, nil
