@@ -12,7 +12,8 @@ deploy:
 
 test: vet fmt-check
 	lab/deps.sh
-	$(GO) test -race -count=1 -timeout 25m ./...
+	scripts/staticcheck.sh
+	$(GO) test -race -count=1 -timeout 40m ./...
 
 test-unit:
 	KPLAY_SKIP_LAB=1 $(GO) test -race ./...
