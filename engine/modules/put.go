@@ -123,6 +123,10 @@ func put(ctx context.Context, c *Call, path string, src *source, mode uint32, ow
 		return nil, err
 	}
 	if !st.dirOK {
+		if c.Check {
+			// An earlier task would have created it; check mode did not.
+			return &Result{Changed: true, Msg: "check mode: its directory does not exist yet"}, nil
+		}
 		return nil, fmt.Errorf("directory of %s does not exist: create it first with a file task", path)
 	}
 	r := &Result{}

@@ -1224,3 +1224,31 @@ play "p" {
 		t.Errorf("after ran on %s", got)
 	}
 }
+
+// In check mode a copy into a directory an earlier task would have made predicts a change;
+// a real run still fails on a missing directory.
+func TestCheckModeCopyIntoMissingDirectory(t *testing.T) {
+	files := map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "into new dir" {
+    copy {
+      content = "x"
+      dest    = "/opt/new/file"
+    }
+  }
+}
+`}
+	rg := newRig(t, files)
+	rg.opts.Check = true
+	rg.mustRun()
+	if r := rg.sink.results("into new dir")["n1"]; r.Status != output.StatusChanged {
+		t.Errorf("check mode: %s %q, want changed", r.Status, r.Msg)
+	}
+	rg = newRig(t, files)
+	rg.mustRun()
+	if r := rg.sink.results("into new dir")["n1"]; r.Status != output.StatusFailed {
+		t.Errorf("real run: %s, want failed", r.Status)
+	}
+}
