@@ -52,9 +52,10 @@ nginx_source $NGINX_VERSION nginx.org/download/nginx-$NGINX_VERSION.tar.gz
 calico_manifest $CALICO_VERSION raw.githubusercontent.com/projectcalico/calico/v$CALICO_VERSION/manifests/calico.yaml
 coredns $COREDNS_VERSION images/coredns-v$COREDNS_VERSION.tar
 pause $PAUSE_VERSION images/pause-$PAUSE_VERSION.tar
+probe 1 images/probe-1.tar
 "
 # Images are pulled by the container runtime, not staged: they stay out of artifacts.hcl.inc.
-IMAGES="coredns pause"
+IMAGES="coredns pause probe"
 # Artifacts that roles/artifacts.hcl pins by sha512: the override carries that sum too, so no
 # upstream checksum survives for a lab file of the same version.
 SHA512_PINNED="kubernetes_server kubernetes_node kubernetes_client"
@@ -277,6 +278,17 @@ build_pause() {
   "$ROOT/lab/oci-archive.sh" "$TMP/root" "registry.k8s.io/pause:$PAUSE_VERSION" \
     "$M/$(artifact_field pause 3)" /pause
   built pause
+}
+
+# build_probe: the lab's test workload (lab/images/probe), as kplay.lab/probe:1.
+build_probe() {
+  cached probe && return 0
+  new_tmp
+  install -d -m 0755 "$TMP/root"
+  (cd "$ROOT" && go_static "$TMP/root/probe" ./lab/images/probe)
+  mkdir -p "$M/images"
+  "$ROOT/lab/oci-archive.sh" "$TMP/root" "kplay.lab/probe:1" "$M/$(artifact_field probe 3)" /probe
+  built probe
 }
 
 # coredns_bin: CoreDNS from the Go module proxy, through a throw-away module under

@@ -65,8 +65,14 @@ vars = {
     nginx_source      = { version = "1.22.1", sha256 = "9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31" }
     calico_manifest   = { version = "3.24.5", sha256 = "1e8825b3bc56bd1b2a7565783630a97a09a4fd9f92767d013e4201cf8f88812c" }
   }
-  # Nodes cannot pull: the pause and coredns images come as archives built by the lab.
+  # Nodes cannot pull: the pause and coredns images come as archives built by the lab, and
+  # so does probe, the lab's test workload (lab/images/probe; its checksum changes with it).
   offline_images = {
+    probe = {
+      ref    = "kplay.lab/probe:1"
+      url    = "http://10.77.0.1:8080/images/probe-1.tar"
+      sha256 = "e2559f13190dabd0e32975db23aaf102b6b7fa1e352318b5db4fe6c25bf73bbd"
+    }
     pause = {
       ref    = "registry.k8s.io/pause:3.7"
       url    = "http://10.77.0.1:8080/images/pause-3.7.tar"

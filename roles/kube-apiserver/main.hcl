@@ -1,7 +1,9 @@
 # kube-apiserver on every master, bound and advertised on the node's address, talking to
 # etcd over TLS, with RBAC and Node authorization and the aggregation layer. Its flags are
 # those 1.24 accepts. The play that runs this role should use serial = 1, so a change
-# restarts one apiserver at a time while the others (and nginx-lb) keep serving.
+# restarts one apiserver at a time while the others (and nginx-lb) keep serving; on a stop
+# an apiserver keeps serving for a few seconds and then answers "retry" to what still
+# reaches it, which clients follow, so a restart loses no request.
 
 variable "stage_dir" {
   type        = string

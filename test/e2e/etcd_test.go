@@ -11,9 +11,9 @@ import (
 	"testing"
 )
 
-// TestEtcdSite is issue-sized: one lab, one state directory, steps in order, each relying on
-// the cluster the previous one left.
-func TestEtcdSite(t *testing.T) {
+// TestSite deploys the whole site on the lab and checks it: one lab, one state directory,
+// steps in order, each relying on the cluster the previous one left.
+func TestSite(t *testing.T) {
 	requireLab(t)
 	s := newSite(t)
 
@@ -72,6 +72,8 @@ func TestEtcdSite(t *testing.T) {
 			t.Errorf("re-run uploaded %d bytes", r.recap.Uploaded)
 		}
 	})
+
+	kubernetesChecks(t, s)
 
 	t.Run("tags and limit select tasks and hosts", func(t *testing.T) {
 		r := s.run("--tags", "pki")
@@ -247,6 +249,8 @@ func TestEtcdSite(t *testing.T) {
 			t.Fatalf("changed host key: want exit 3 naming n1 with a fingerprint:\n%s", r.dump())
 		}
 	})
+
+	resilienceChecks(t, s)
 
 	t.Run("a node without sshd is unreachable and the others finish", func(t *testing.T) {
 		if out, err := labCmd("lab/lab.sh", "console", "n3", "systemctl", "stop", "ssh.service"); err != nil {

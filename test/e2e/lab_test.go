@@ -84,8 +84,7 @@ func labCmd(args ...string) ([]byte, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = repo
-	// The etcd site needs only etcd from the mirror; the other artifacts take minutes.
-	cmd.Env = append(os.Environ(), "LAB="+labDir, "MIRROR_ONLY=etcd")
+	cmd.Env = append(os.Environ(), "LAB="+labDir)
 	// A launcher left in the background must not hold our pipes open.
 	cmd.WaitDelay = 5 * time.Second
 	return cmd.CombinedOutput()
