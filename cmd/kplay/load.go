@@ -36,15 +36,31 @@ type loadFlags struct {
 // load reads and checks everything that can be checked without a host. Diagnostics are
 // printed to w with source snippets; any error gives an exitInvalid.
 func load(w io.Writer, playbookPath string, f loadFlags) (*project, error) {
+	p, diags, err := check(playbookPath, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(diags) > 0 {
+		output.Diagnostics(w, p.loader.Parser.Files(), diags, colorOn(w))
+	}
+	if diags.HasErrors() {
+		return nil, &exitError{code: exitInvalid, msg: fmt.Sprintf("%d error(s); nothing was run", countErrors(diags))}
+	}
+	return p, nil
+}
+
+// check loads the playbook, its roles and the inventory and returns every diagnostic. The
+// error is for options that keep it from starting (no inventory, a malformed -e).
+func check(playbookPath string, f loadFlags) (*project, hcl.Diagnostics, error) {
 	if f.inventory == "" {
-		return nil, &exitError{code: exitBadOptions, msg: "no inventory: pass -i hosts.hcl"}
+		return nil, nil, &exitError{code: exitBadOptions, msg: "no inventory: pass -i hosts.hcl"}
 	}
 	loader := config.NewLoader(modules.Specs(), config.RoleSource{Embedded: roles.FS})
 	p := &project{loader: loader}
 	var diags hcl.Diagnostics
 	extra, d := parseExtraVars(f.extraVars)
 	if d.HasErrors() {
-		return nil, &exitError{code: exitBadOptions, msg: diagText(d)}
+		return nil, nil, &exitError{code: exitBadOptions, msg: diagText(d)}
 	}
 	p.extra = extra
 	var dd hcl.Diagnostics
@@ -65,13 +81,7 @@ func load(w io.Writer, playbookPath string, f loadFlags) (*project, error) {
 		})...)
 		diags = append(diags, checkPlayHosts(p)...)
 	}
-	if len(diags) > 0 {
-		output.Diagnostics(w, loader.Parser.Files(), diags, colorOn(w))
-	}
-	if diags.HasErrors() {
-		return nil, &exitError{code: exitInvalid, msg: fmt.Sprintf("%d error(s); nothing was run", countErrors(diags))}
-	}
-	return p, nil
+	return p, diags, nil
 }
 
 // loadPins reads artifacts.hcl beside the playbook's roles/ if there is one, else the

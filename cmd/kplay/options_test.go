@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,38 @@ func TestListTasks(t *testing.T) {
 	r = runKplay(t, "../..", "run", "site.hcl", "-i", "inventories/lab/hosts.hcl", "--list-hosts", "--limit", "n2")
 	if r.code != 0 || strings.Count(r.stdout, "  host ") != strings.Count(r.stdout, "  host n2") || !strings.Contains(r.stdout, "  host n2") {
 		t.Errorf("--list-hosts --limit n2:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// validate --json has terraform validate -json's shape and exits 4 when invalid.
+func TestValidateJSON(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte("play \"p\" {\n  hosts = \"all\"\n  gather_fact = true\n}\n"), 0o644)
+	r := runKplay(t, dir, "validate", "site.hcl", "-i", "hosts.hcl", "--json")
+	var res struct {
+		FormatVersion string `json:"format_version"`
+		Valid         bool   `json:"valid"`
+		ErrorCount    int    `json:"error_count"`
+		Diagnostics   []struct {
+			Severity, Summary string
+			Range             struct {
+				Filename string
+				Start    struct{ Line int }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	if r.code != 4 || res.Valid || res.ErrorCount != 1 || res.FormatVersion != "1.0" || len(res.Diagnostics) != 1 ||
+		res.Diagnostics[0].Summary != "Unsupported argument" || res.Diagnostics[0].Range.Start.Line != 3 ||
+		res.Diagnostics[0].Range.Filename != "site.hcl" || res.Diagnostics[0].Severity != "error" {
+		t.Errorf("exit %d, %+v", r.code, res)
+	}
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte("play \"p\" {\n  hosts = \"all\"\n}\n"), 0o644)
+	r = runKplay(t, dir, "validate", "site.hcl", "-i", "hosts.hcl", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"valid": true`) || !strings.Contains(r.stdout, `"diagnostics": []`) {
+		t.Errorf("valid playbook: exit %d\n%s", r.code, r.stdout)
 	}
 }
