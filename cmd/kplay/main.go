@@ -59,7 +59,7 @@ func newRoot() *cobra.Command {
 		return &exitError{code: exitBadOptions, msg: err.Error()}
 	})
 	root.AddCommand(
-		newRunCmd(), newValidateCmd(), newExplainCmd(), newInitCmd(), newRolesCmd(),
+		newRunCmd(), newValidateCmd(), newExplainCmd(), newFactsCmd(), newInitCmd(), newRolesCmd(),
 		newInventoryCmd(), newFmtCmd(), newCompletionCmd(), newVersionCmd(), newDocsCmd(),
 	)
 	return root

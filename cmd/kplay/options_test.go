@@ -102,3 +102,32 @@ func TestValidateJSON(t *testing.T) {
 		t.Errorf("valid playbook: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// kplay facts gathers a host's facts, caches them, and shows the cache while it is fresh.
+func TestFactsCommand(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	var rep struct {
+		Host, Source string
+		Facts        struct {
+			Hostname string `json:"hostname"`
+			Kernel   string `json:"kernel"`
+		}
+	}
+	for i, want := range []string{"gathered", "cache"} {
+		r := runKplay(t, dir, "facts", "deploy", "-i", "hosts.hcl")
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 {
+			t.Fatalf("call %d: exit %d, %v\n%s%s", i, r.code, err, r.stdout, r.stderr)
+		}
+		if rep.Source != want || rep.Host != "deploy" || rep.Facts.Hostname == "" || rep.Facts.Kernel == "" {
+			t.Errorf("call %d: %+v, want source %s and facts", i, rep, want)
+		}
+	}
+	r := runKplay(t, dir, "facts", "deploy", "-i", "hosts.hcl", "--refresh")
+	if json.Unmarshal([]byte(r.stdout), &rep); rep.Source != "gathered" {
+		t.Errorf("--refresh: source %s", rep.Source)
+	}
+	if r := runKplay(t, dir, "facts", "nope", "-i", "hosts.hcl"); r.code != 5 {
+		t.Errorf("unknown host: exit %d", r.code)
+	}
+}
