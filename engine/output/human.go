@@ -21,6 +21,10 @@ type Human struct {
 	ShowDiff bool
 
 	green, yellow, red, cyan, magenta, bold func(a ...any) string
+
+	// slowest holds each task's longest time on any host, for the -v timing summary.
+	slowest map[string]time.Duration
+	order   []string
 }
 
 // NewHuman writes to w; noColor forces plain text.
@@ -75,6 +79,7 @@ func banner(title string) string {
 }
 
 func (h *Human) result(r HostResult) {
+	h.time(r)
 	paint := map[Status]func(...any) string{
 		StatusOK: h.green, StatusChanged: h.yellow, StatusSkipped: h.cyan,
 		StatusFailed: h.red, StatusUnreachable: h.red, StatusIgnored: h.cyan,
@@ -149,6 +154,9 @@ func indent(s string) string {
 }
 
 func (h *Human) recap(r Recap) {
+	if h.Verbose > 0 {
+		h.timings()
+	}
 	fmt.Fprintf(h.w, "\n%s\n", banner("PLAY RECAP"))
 	hosts := append([]string(nil), r.Hosts...)
 	sort.Strings(hosts)
@@ -196,4 +204,32 @@ func bytesHuman(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// time remembers the longest time each task took on a host.
+func (h *Human) time(r HostResult) {
+	if h.slowest == nil {
+		h.slowest = map[string]time.Duration{}
+	}
+	key := r.Play + " / " + r.Task
+	if _, seen := h.slowest[key]; !seen {
+		h.order = append(h.order, key)
+	}
+	h.slowest[key] = max(h.slowest[key], r.Duration)
+}
+
+// timings prints, with -v, the tasks that took longest, slowest first.
+func (h *Human) timings() {
+	keys := append([]string(nil), h.order...)
+	sort.SliceStable(keys, func(i, j int) bool { return h.slowest[keys[i]] > h.slowest[keys[j]] })
+	if len(keys) > 10 {
+		keys = keys[:10]
+	}
+	if len(keys) == 0 {
+		return
+	}
+	fmt.Fprintf(h.w, "\n%s\n", banner("TASK TIMES (slowest host)"))
+	for _, k := range keys {
+		fmt.Fprintf(h.w, "%-66s %10s\n", k, h.slowest[k].Round(time.Millisecond))
+	}
 }

@@ -206,3 +206,26 @@ func TestJSONEmitsOneObjectPerLine(t *testing.T) {
 		t.Errorf("types = %s", got)
 	}
 }
+
+// With -v the recap is preceded by the slowest tasks, slowest first; without it, nothing.
+func TestHumanTimingSummary(t *testing.T) {
+	for _, verbose := range []int{0, 1} {
+		var b strings.Builder
+		h := NewHuman(&b, verbose, false, true)
+		h.Emit(HostResult{Play: "p", Task: "fast", Host: "n1", Status: StatusOK, Duration: 2 * time.Millisecond})
+		h.Emit(HostResult{Play: "p", Task: "slow", Host: "n1", Status: StatusOK, Duration: 3 * time.Second})
+		h.Emit(HostResult{Play: "p", Task: "fast", Host: "n2", Status: StatusOK, Duration: 5 * time.Millisecond})
+		h.Emit(Recap{Hosts: []string{"n1", "n2"}, Counts: map[string]Counts{}})
+		out := b.String()
+		has := strings.Contains(out, "TASK TIMES")
+		if has != (verbose > 0) {
+			t.Fatalf("verbose %d: timing summary shown %v:\n%s", verbose, has, out)
+		}
+		if verbose > 0 {
+			slow, fast := strings.Index(out, "p / slow"), strings.Index(out, "p / fast")
+			if slow < 0 || fast < slow || !strings.Contains(out, "5ms") {
+				t.Errorf("summary order or slowest host's time wrong:\n%s", out)
+			}
+		}
+	}
+}
