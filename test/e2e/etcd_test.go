@@ -15,7 +15,7 @@ import (
 // steps in order, each relying on the cluster the previous one left.
 func TestSite(t *testing.T) {
 	requireLab(t)
-	s := newSite(t)
+	s := sharedSite(t)
 
 	t.Run("check mode on a fresh lab predicts and changes nothing", func(t *testing.T) {
 		r := s.run("--check")

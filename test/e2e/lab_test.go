@@ -58,6 +58,7 @@ func runWithLab(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	workDir = tmp
 	kplay = filepath.Join(tmp, "kplay")
 	steps := [][]string{
 		{"go", "build", "-o", kplay, "./cmd/kplay"},
@@ -105,11 +106,38 @@ type site struct {
 	extra string // appended to the inventory's vars
 }
 
-func newSite(t *testing.T) *site {
-	s := &site{t: t, dir: t.TempDir()}
-	s.inv = filepath.Join(s.dir, "hosts.hcl")
-	s.write()
-	return s
+// workDir holds what the lab tests share, among them the site's state directory.
+var workDir string
+
+// shared is the one site every lab test deploys to: a new state directory would mean a new
+// CA, and the lab's cluster would be rebuilt for nothing.
+var shared *site
+
+// sharedSite returns the lab's site for test t, deployed: the first caller deploys it.
+func sharedSite(t *testing.T) *site {
+	t.Helper()
+	if shared == nil {
+		dir := filepath.Join(workDir, "site")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		shared = &site{dir: dir, inv: filepath.Join(dir, "hosts.hcl")}
+		shared.t = t
+		shared.write()
+	}
+	shared.t = t
+	return shared
+}
+
+// deployed makes sure the site has been deployed by an earlier test, or deploys it.
+func (s *site) deployed(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(s.dir, "state/pki/ca.pem")); err == nil {
+		return
+	}
+	if r := s.run(); r.code != 0 {
+		t.Fatalf("deploying the site:\n%s", r.dump())
+	}
 }
 
 // write renders the lab inventory with an absolute state directory and s.extra vars.
@@ -152,7 +180,12 @@ type runResult struct {
 // run runs kplay against the site with JSON output and parses the events.
 func (s *site) run(args ...string) runResult {
 	s.t.Helper()
-	full := append([]string{"run", filepath.Join(repo, "site.hcl"), "-i", s.inv, "--output", "json"}, args...)
+	return s.runArgs(append([]string{"run", filepath.Join(repo, "site.hcl"), "-i", s.inv, "--output", "json"}, args...)...)
+}
+
+// runArgs runs kplay with args, which must ask for JSON output, and parses the events.
+func (s *site) runArgs(full ...string) runResult {
+	s.t.Helper()
 	r := s.exec(full...)
 	sc := bufio.NewScanner(strings.NewReader(r.stdout))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
