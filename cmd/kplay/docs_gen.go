@@ -763,6 +763,7 @@ func funcNames() []string {
 
 // funcDocs describes every function of funcs.Table in one line.
 var funcDocs = map[string]string{
+	"unixtime":        "The deploy host's clock, in seconds since 1970, read when the expression is evaluated.",
 	"abs":             "The absolute value of a number.",
 	"alltrue":         "True when every element of a list of bools is true (and for an empty list).",
 	"anytrue":         "True when at least one element of a list of bools is true.",

@@ -26,6 +26,26 @@ variable "kernel_modules_optional" {
   description = "Kernel modules loaded when the node can load them; a container host often cannot."
 }
 
+variable "max_clock_skew" {
+  type        = number
+  default     = 5
+  description = "Seconds a node's clock may differ from the deploy host's: etcd and certificates need close clocks."
+}
+
+variable "required_ports" {
+  type = map(string)
+  default = {
+    "2379"  = "etcd"
+    "2380"  = "etcd"
+    "6443"  = "kube-apiserver"
+    "8443"  = "kube-lb"
+    "10250" = "kubelet"
+    "10257" = "kube-controller-"
+    "10259" = "kube-scheduler"
+  }
+  description = "TCP ports the cluster listens on, each with the process allowed to hold it (a prefix of its name): held by anything else, the run stops."
+}
+
 variable "sysctls" {
   type = map(string)
   default = {
@@ -67,6 +87,38 @@ task "networks apart" {
   }
   run_once = true
   tags     = ["preflight"]
+}
+
+task "node clock" {
+  command {
+    argv = ["date", "+%s"]
+  }
+  register     = "node_clock"
+  changed_when = false
+  tags         = ["preflight"]
+}
+
+task "clock skew" {
+  assert {
+    that     = [abs(tonumber(trimspace(registered.node_clock.stdout)) - unixtime()) <= var.max_clock_skew]
+    fail_msg = "this node's clock differs from the deploy host's by more than max_clock_skew seconds: synchronize them (chrony, systemd-timesyncd)"
+  }
+  tags = ["preflight"]
+}
+
+task "ports free" {
+  shell {
+    cmd = <<-EOT
+      bad=""
+      %{for port, owner in var.required_ports~}
+      held=$(ss -Hltnp "sport = :${port}" 2>/dev/null | grep -o 'users:(("[^"]*"' | head -1 | cut -d'"' -f2)
+      case "$held" in ""|${owner}*) ;; *) bad="$bad ${port}($held)";; esac
+      %{endfor~}
+      [ -z "$bad" ] || { echo "ports held by other programs:$bad" >&2; exit 1; }
+    EOT
+  }
+  changed_when = false
+  tags         = ["preflight"]
 }
 
 task "host name is lower case" {

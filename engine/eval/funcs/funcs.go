@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
@@ -56,7 +57,7 @@ func Table(opts Options) map[string]function.Function {
 		"tomap":      stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 		"jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc,
 		"csvdecode": stdlib.CSVDecodeFunc, "formatdate": stdlib.FormatDateFunc,
-		"timeadd": stdlib.TimeAddFunc, "try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		"timeadd": stdlib.TimeAddFunc, "unixtime": unixTimeFunc, "try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
 		"base64encode": stringFunc(func(s string) (string, error) {
 			return base64.StdEncoding.EncodeToString([]byte(s)), nil
 		}),
@@ -238,5 +239,14 @@ var indexOfFunc = function.New(&function.Spec{
 			}
 		}
 		return cty.UnknownVal(cty.Number), fmt.Errorf("%s is not in the list", args[1].GoString())
+	},
+})
+
+// unixTimeFunc is the deploy host's clock in seconds, for comparing a node's clock with it.
+// It is read when the expression is evaluated, so it is not a constant of the run.
+var unixTimeFunc = function.New(&function.Spec{
+	Type: function.StaticReturnType(cty.Number),
+	Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
+		return cty.NumberIntVal(time.Now().Unix()), nil
 	},
 })
