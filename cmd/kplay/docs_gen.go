@@ -512,6 +512,8 @@ var (
 			{name: "known_hosts", typ: "string", example: `"known_hosts"`,
 				doc: "known_hosts file that host keys are checked against. Default `~/.ssh/known_hosts`."},
 			{name: "become", typ: "bool", example: `false`, doc: "Run every task through `sudo -n`."},
+			{name: "jump", typ: "string", example: `""`,
+				doc: "A host of the inventory every SSH host is reached through (ssh's ProxyJump), but itself. Default: none."},
 		}}
 	hostBlock = &langBlock{typ: "host", label: "the host's name: letters, digits, `-`, `_` and `.`", example: "n1",
 		doc: "One machine. Every host is in the implicit group `all`.",
@@ -524,6 +526,8 @@ var (
 			{name: "connection", typ: "string", example: `"ssh"`,
 				doc: "`\"ssh\"` (default) or `\"local\"`: the deploy host, the machine running kplay, reached without SSH."},
 			{name: "become", typ: "bool", example: `false`, doc: "Run tasks through `sudo -n`, over `defaults`."},
+			{name: "jump", typ: "string", example: `""`,
+				doc: "A host of the inventory to reach this one through, over `defaults`; `\"\"` connects directly. Both hosts' keys are checked."},
 			{name: "vars", typ: "map", example: `{ etcd_heartbeat_interval = 300 }`,
 				doc: "Host variables, over group variables. Values are data: functions, no variables."},
 		}}

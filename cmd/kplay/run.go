@@ -191,17 +191,28 @@ func dialer(inv *inventory.Inventory, f *runFlags) runner.Dialer {
 		if h.Local() {
 			return local.New(), nil
 		}
-		c, err := ssh.Dial(ctx, ssh.Config{
-			Host: h.Name, Address: h.Address, Port: h.Port, User: h.User,
-			KeyFiles: h.KeyFiles, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "",
-			KnownHostsFile: knownHosts, AcceptNewHostKeys: f.acceptNew,
-			ConnectTimeout: f.connectTimeout, KeepAlive: 15 * time.Second,
-		})
+		c, err := ssh.Dial(ctx, sshConfig(inv, h, knownHosts, f))
 		if err != nil {
 			return nil, err // a nil *ssh.Conn must not become a non-nil interface
 		}
 		return c, nil
 	}
+}
+
+// sshConfig says how to reach h, through its jump hosts if it has any (the inventory has
+// checked that they chain without a cycle).
+func sshConfig(inv *inventory.Inventory, h *inventory.Host, knownHosts string, f *runFlags) ssh.Config {
+	cfg := ssh.Config{
+		Host: h.Name, Address: h.Address, Port: h.Port, User: h.User,
+		KeyFiles: h.KeyFiles, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "",
+		KnownHostsFile: knownHosts, AcceptNewHostKeys: f.acceptNew,
+		ConnectTimeout: f.connectTimeout, KeepAlive: 15 * time.Second,
+	}
+	if j := inv.Host(h.Jump); j != nil {
+		jump := sshConfig(inv, j, knownHosts, f)
+		cfg.Jump = &jump
+	}
+	return cfg
 }
 
 func openLog(path string, verbose int) (*slog.Logger, func(), error) {

@@ -28,8 +28,10 @@ type Inventory struct {
 	Hosts    []*Host
 	Groups   []*Group
 
-	hostByName  map[string]*Host
-	groupByName map[string]*Group
+	hostByName map[string]*Host
+	// defaultsJumpRange is where the defaults block names its jump host, for messages.
+	defaultsJumpRange hcl.Range
+	groupByName       map[string]*Group
 }
 
 // Defaults are connection settings every host inherits unless it sets its own.
@@ -39,6 +41,8 @@ type Defaults struct {
 	KeyFiles   []string
 	KnownHosts string
 	Become     bool
+	// Jump names the host every SSH host is reached through, unless it sets its own.
+	Jump string
 }
 
 // Host is one machine.
@@ -50,8 +54,12 @@ type Host struct {
 	KeyFiles   []string
 	Connection string // "ssh" or "local"
 	Become     bool
-	Vars       config.Values
-	DeclRange  hcl.Range
+	// Jump names another host of the inventory to reach this one through (ssh's
+	// ProxyJump), "" for a direct connection.
+	Jump      string
+	jumpRange hcl.Range
+	Vars      config.Values
+	DeclRange hcl.Range
 	// Groups lists every group the host is in, directly or through children, ordered
 	// as their variables apply: parents before children, then by name. "all" is first.
 	Groups []*Group
@@ -136,6 +144,50 @@ func (inv *Inventory) resolvePath(p string) string {
 
 // link computes each host's groups, checking that every name refers to something and that
 // children have no cycle.
+// checkJumps makes sure every jump names an SSH host of the inventory and that no chain of
+// jumps comes back to where it started.
+func (inv *Inventory) checkJumps() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, h := range inv.Hosts {
+		if h.Jump == "" || h.Local() {
+			continue
+		}
+		seen := map[string]bool{h.Name: true}
+		for at := h; at.Jump != ""; {
+			next := inv.hostByName[at.Jump]
+			switch {
+			case next == nil:
+				diags = append(diags, unknownRef("host", at.Jump, at.jumpRange, hostNames(inv)))
+			case next.Local():
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid jump host",
+					Detail: fmt.Sprintf("Host %q jumps through %q, the deploy host: connect directly instead.", at.Name, next.Name), Subject: at.jumpRange.Ptr()})
+			case seen[next.Name]:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle of jump hosts",
+					Detail: fmt.Sprintf("Reaching %q through %q comes back to %q.", h.Name, at.Jump, next.Name), Subject: at.jumpRange.Ptr()})
+			default:
+				seen[next.Name] = true
+				at = next
+				continue
+			}
+			break
+		}
+	}
+	return dedupeDiags(diags)
+}
+
+func dedupeDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		k := d.Summary + d.Detail
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 func (inv *Inventory) link() hcl.Diagnostics {
 	if diags := inv.checkMembers(); diags.HasErrors() {
 		return diags

@@ -344,3 +344,43 @@ host "n1" {}
 		t.Errorf("known_hosts %s", got)
 	}
 }
+
+// jump names a host of the inventory; the defaults' jump applies to every SSH host but
+// the jump host itself; unknown hosts, the deploy host and cycles are refused.
+func TestJumpHosts(t *testing.T) {
+	load := func(src string) (*Inventory, string) {
+		p := filepath.Join(t.TempDir(), "hosts.hcl")
+		os.WriteFile(p, []byte(src), 0o644)
+		inv, diags := Load(config.NewParser(), p)
+		return inv, diags.Error()
+	}
+	inv, errs := load(`defaults {
+  jump = "bastion"
+}
+host "bastion" {}
+host "n1" {}
+host "n2" {
+  jump = ""
+}
+host "deploy" {
+  connection = "local"
+}
+`)
+	if errs != "no diagnostics" {
+		t.Fatal(errs)
+	}
+	for name, want := range map[string]string{"bastion": "", "n1": "bastion", "n2": ""} {
+		if got := inv.Host(name).Jump; got != want {
+			t.Errorf("%s jumps through %q, want %q", name, got, want)
+		}
+	}
+	for src, want := range map[string]string{
+		"host \"n1\" {\n  jump = \"bastoin\"\n}\nhost \"bastion\" {}\n":                    `Did you mean "bastion"`,
+		"host \"n1\" {\n  jump = \"n2\"\n}\nhost \"n2\" {\n  jump = \"n1\"\n}\n":            "Cycle of jump hosts",
+		"host \"n1\" {\n  jump = \"d\"\n}\nhost \"d\" {\n  connection = \"local\"\n}\n": "Invalid jump host",
+	} {
+		if _, errs := load(src); !strings.Contains(errs, want) {
+			t.Errorf("inventory\n%s\ngave %q, want %q", src, errs, want)
+		}
+	}
+}

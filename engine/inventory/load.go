@@ -22,13 +22,14 @@ var inventorySchema = &hcl.BodySchema{
 var defaultsSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "user"}, {Name: "port"}, {Name: "key_files"}, {Name: "known_hosts"}, {Name: "become"},
+		{Name: "jump"},
 	},
 }
 
 var hostSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address"}, {Name: "port"}, {Name: "user"}, {Name: "key_files"},
-		{Name: "connection"}, {Name: "become"}, {Name: "vars"},
+		{Name: "connection"}, {Name: "become"}, {Name: "vars"}, {Name: "jump"},
 	},
 }
 
@@ -78,7 +79,10 @@ func Load(p *config.Parser, path string) (*Inventory, hcl.Diagnostics) {
 		return inv, diags
 	}
 	all.Hosts = hostNames(inv)
-	return inv, inv.link()
+	if diags := inv.link(); diags.HasErrors() {
+		return inv, diags
+	}
+	return inv, inv.checkJumps()
 }
 
 func (inv *Inventory) decodeDefaults(b *hcl.Block) hcl.Diagnostics {
@@ -89,6 +93,10 @@ func (inv *Inventory) decodeDefaults(b *hcl.Block) hcl.Diagnostics {
 	diags = append(diags, decodeLiteral(c.Attributes["key_files"], &d.KeyFiles)...)
 	diags = append(diags, decodeLiteral(c.Attributes["known_hosts"], &d.KnownHosts)...)
 	diags = append(diags, decodeLiteral(c.Attributes["become"], &d.Become)...)
+	if at := c.Attributes["jump"]; at != nil {
+		diags = append(diags, decodeLiteral(at, &d.Jump)...)
+		inv.defaultsJumpRange = at.Expr.Range()
+	}
 	for i, k := range d.KeyFiles {
 		d.KeyFiles[i] = inv.resolvePath(k)
 	}
@@ -112,6 +120,15 @@ func (inv *Inventory) decodeHost(b *hcl.Block) hcl.Diagnostics {
 	diags = append(diags, decodeLiteral(a["key_files"], &h.KeyFiles)...)
 	diags = append(diags, decodeLiteral(a["connection"], &h.Connection)...)
 	diags = append(diags, decodeLiteral(a["become"], &h.Become)...)
+	h.Jump = inv.Defaults.Jump
+	h.jumpRange = inv.defaultsJumpRange
+	if at := a["jump"]; at != nil {
+		diags = append(diags, decodeLiteral(at, &h.Jump)...)
+		h.jumpRange = at.Expr.Range()
+	}
+	if h.Jump == name {
+		h.Jump = "" // the jump host itself, when the defaults name it, connects directly
+	}
 	if h.Connection != "ssh" && h.Connection != "local" {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

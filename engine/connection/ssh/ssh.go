@@ -60,6 +60,10 @@ type Config struct {
 	// KeepAlive, when positive, sends a keepalive request at this interval; a connection
 	// that leaves one unanswered for three intervals is closed as lost.
 	KeepAlive time.Duration
+
+	// Jump, when set, is a bastion to reach the host through, as ssh's ProxyJump: kplay
+	// logs in to it (checking its host key too) and opens a TCP channel to the host.
+	Jump *Config
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -101,6 +105,9 @@ type Conn struct {
 
 	sftpMu sync.Mutex
 	sftp   *sftp.Client
+
+	// jump is the bastion's connection, closed with this one.
+	jump *Conn
 }
 
 var _ connection.Conn = (*Conn)(nil)
@@ -133,12 +140,27 @@ func dial(ctx context.Context, cfg Config) (*Conn, error) {
 		HostKeyAlgorithms: hostKeys.algorithms(cfg.addr()),
 		Timeout:           cfg.ConnectTimeout,
 	}
-	client, err := handshake(ctx, cfg, clientCfg)
+	var jump *Conn
+	if cfg.Jump != nil {
+		jcfg, err := cfg.Jump.withDefaults()
+		if err == nil {
+			jump, err = dial(ctx, jcfg)
+		}
+		if err != nil {
+			auth.close()
+			return nil, fmt.Errorf("jump host %s: %w", cfg.Jump.Host, err)
+		}
+	}
+	client, err := handshake(ctx, cfg, clientCfg, jump)
 	auth.close() // the agent is needed only to log in
 	if err != nil {
+		if jump != nil {
+			jump.Close()
+		}
 		return nil, explainDialError(cfg, err, hostKeys, auth)
 	}
 	c := &Conn{
+		jump:    jump,
 		cfg:     cfg,
 		client:  &goph.Client{Client: client, Config: gophConfig(cfg, clientCfg)},
 		hostKey: hostKeys.accepted,
@@ -156,17 +178,28 @@ func dial(ctx context.Context, cfg Config) (*Conn, error) {
 
 // handshake dials and runs the SSH handshake under one deadline. x/crypto's handshake takes
 // no context, so the deadline is set on the socket and a cancelled context moves it to now.
-func handshake(ctx context.Context, cfg Config, clientCfg *gossh.ClientConfig) (*gossh.Client, error) {
+func handshake(ctx context.Context, cfg Config, clientCfg *gossh.ClientConfig, jump *Conn) (*gossh.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", cfg.addr())
+	var nc net.Conn
+	var err error
+	if jump != nil {
+		nc, err = jump.client.DialContext(ctx, "tcp", cfg.addr())
+	} else {
+		var d net.Dialer
+		nc, err = d.DialContext(ctx, "tcp", cfg.addr())
+	}
 	if err != nil {
 		return nil, err
 	}
 	deadline, _ := ctx.Deadline()
 	_ = nc.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() {
+		_ = nc.SetDeadline(time.Now())
+		if jump != nil {
+			nc.Close() // a channel through a jump host has no deadlines
+		}
+	})
 
 	sc, chans, reqs, err := gossh.NewClientConn(nc, cfg.addr(), clientCfg)
 	if !stop() && err == nil {
@@ -236,6 +269,9 @@ func (c *Conn) Close() error {
 		}
 		c.sftpMu.Unlock()
 		err = c.client.Close()
+		if c.jump != nil {
+			c.jump.Close()
+		}
 	})
 	if errors.Is(err, net.ErrClosed) {
 		return nil // already lost

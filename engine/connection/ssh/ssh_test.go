@@ -577,3 +577,35 @@ func TestKeepAlive(t *testing.T) {
 		}
 	}
 }
+
+// A host reached through a jump host rides on the jump host's connection: with the jump
+// host gone, the host is lost too. Both host keys are checked.
+func TestJumpHost(t *testing.T) {
+	bastion := sshtest.Start(t)
+	target := sshtest.Start(t)
+	jump := config(bastion)
+	jump.Host = "bastion"
+	cfg := config(target)
+	cfg.Jump = &jump
+	c := dial(t, cfg)
+	res, err := c.Run(context.Background(), connection.Cmd{Command: "echo through"})
+	if err != nil || string(res.Stdout) != "through\n" {
+		t.Fatalf("Run through the jump host: %q, %v", res.Stdout, err)
+	}
+
+	unknown := config(bastion)
+	unknown.Host = "bastion"
+	unknown.KnownHostsFile = filepath.Join(t.TempDir(), "empty")
+	refused := cfg
+	refused.Jump = &unknown
+	_, err = ssh.Dial(context.Background(), refused)
+	var hk *ssh.HostKeyError
+	if !errors.As(err, &hk) || hk.Host != "bastion" || !strings.Contains(err.Error(), "jump host bastion") {
+		t.Errorf("a jump host with an unknown key: %v, want its host key refused", err)
+	}
+
+	bastion.Stop()
+	if _, err := c.Run(context.Background(), connection.Cmd{Command: "true"}); !connection.IsUnreachable(err) {
+		t.Errorf("with the jump host stopped, Run said %v; want the host unreachable", err)
+	}
+}
