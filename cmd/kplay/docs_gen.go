@@ -854,10 +854,13 @@ var funcDocs = map[string]string{
 // rolePages returns a page for every embedded role, and the index, by file name.
 func rolePages() (map[string][]byte, error) {
 	loader := config.NewLoader(modules.Specs(), config.RoleSource{Embedded: roles.FS})
+	if diags := loader.LoadClusterVars(roles.FS, "cluster.hcl", "embedded/roles/cluster.hcl"); diags.HasErrors() {
+		return nil, fmt.Errorf("cluster variables: %w", errors.Join(diags.Errs()...))
+	}
 	names := embeddedRoleNames()
 	sort.Strings(names)
-	pages := map[string][]byte{}
-	var summaries []string
+	pages := map[string][]byte{clusterPage: clusterVarsPage(loader.Cluster, loader.Parser.Files())}
+	summaries := []string{"- [cluster variables](" + clusterPage + "): the settings every role shares."}
 	for _, name := range names {
 		r, diags := loader.LoadRole(name, hcl.Range{})
 		if diags.HasErrors() {
@@ -878,10 +881,26 @@ func rolePages() (map[string][]byte, error) {
 	return pages, nil
 }
 
+// clusterPage documents roles/cluster.hcl.
+const clusterPage = "cluster.md"
+
+func clusterVarsPage(r *config.Role, files map[string]*hcl.File) []byte {
+	p := newMDPage("Cluster variables")
+	if header := fileHeader("cluster.hcl"); len(header) > 0 {
+		p.para(strings.Join(header, "\n"))
+	}
+	p.para("`kplay roles show cluster` lists them too.")
+	variablesSection(p, r, files)
+	return p.Bytes()
+}
+
 // roleHeader returns the leading comment lines of the role's main.hcl without their
 // comment markers; an empty line stands for a comment line with no text.
-func roleHeader(name string) []string {
-	src, err := fs.ReadFile(roles.FS, path.Join(name, "main.hcl"))
+func roleHeader(name string) []string { return fileHeader(path.Join(name, "main.hcl")) }
+
+// fileHeader returns the leading comment lines of an embedded file, as roleHeader does.
+func fileHeader(name string) []string {
+	src, err := fs.ReadFile(roles.FS, name)
 	if err != nil {
 		return nil
 	}

@@ -294,10 +294,18 @@ func TestRoleHeaderAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(pages["etcd.md"])
+	// Variables every role shares are on the cluster page, once.
+	cluster := string(pages[clusterPage])
 	for _, want := range []string{
 		"| `etcd_client_port` | `number` | `2379` |",
 		"| `pki_dir` | `string` | `\"${kplay.state_dir}/pki\"` |",
+	} {
+		if !strings.Contains(cluster, want) {
+			t.Errorf("roles/%s lacks %q", clusterPage, want)
+		}
+	}
+	page := string(pages["etcd.md"])
+	for _, want := range []string{
 		"| `etcdctl` | `list(string)` | see below |",
 		"```hcl\n[\n  \"${var.bin_dir}/etcdctl\",",
 		"- `etcd_initial_cluster_state`: etcd_initial_cluster_state is \"new\" or \"existing\".",

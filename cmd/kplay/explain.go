@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -49,7 +48,7 @@ func explain(w, errw io.Writer, playbook, name string, f *explainFlags) error {
 	if h == nil {
 		return &exitError{code: exitBadOptions, msg: fmt.Sprintf("--host: no host %q in %s", f.host, p.inv.Path)}
 	}
-	env := eval.NewEnv(p.inv, p.extra, p.pins, kplayObject(p, false, false), filepath.Dir(playbook))
+	env := newEnv(p, playbook, false, false)
 	cache := &facts.Cache{Dir: p.inv.StateDir + "/facts", TTL: 1 << 62}
 	if cached, _ := cache.Load(h.Name, h.Address); cached != nil {
 		if v, err := cached.Value(); err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/kplay-dev/kplay/engine/config"
+	"github.com/kplay-dev/kplay/engine/eval"
 	"github.com/kplay-dev/kplay/engine/inventory"
 	"github.com/kplay-dev/kplay/engine/modules"
 	"github.com/kplay-dev/kplay/engine/output"
@@ -66,6 +67,8 @@ func check(playbookPath string, f loadFlags) (*project, hcl.Diagnostics, error) 
 	var dd hcl.Diagnostics
 	p.inv, dd = inventory.Load(loader.Parser, f.inventory)
 	diags = append(diags, dd...)
+	loader.Roles.Dir = filepath.Join(filepath.Dir(playbookPath), "roles")
+	diags = append(diags, loadClusterVars(loader)...)
 	p.playbook, dd = loader.LoadPlaybook(playbookPath)
 	diags = append(diags, dd...)
 	p.pins, dd = loadPins(loader)
@@ -82,6 +85,23 @@ func check(playbookPath string, f loadFlags) (*project, hcl.Diagnostics, error) 
 		diags = append(diags, checkPlayHosts(p)...)
 	}
 	return p, diags, nil
+}
+
+// loadClusterVars reads cluster.hcl, the variables every role shares, beside the playbook's
+// roles/ if there is one, else the embedded one.
+func loadClusterVars(l *config.Loader) hcl.Diagnostics {
+	local := filepath.Join(l.Roles.Dir, "cluster.hcl")
+	if _, err := os.Stat(local); err == nil {
+		return l.LoadClusterVars(os.DirFS(l.Roles.Dir), "cluster.hcl", local)
+	}
+	return l.LoadClusterVars(roles.FS, "cluster.hcl", "embedded/roles/cluster.hcl")
+}
+
+// newEnv is the evaluation environment of a run of p.
+func newEnv(p *project, playbook string, check, diff bool) *eval.Env {
+	env := eval.NewEnv(p.inv, p.extra, p.pins, kplayObject(p, check, diff), filepath.Dir(playbook))
+	env.Cluster = p.loader.Cluster
+	return env
 }
 
 // loadPins reads artifacts.hcl beside the playbook's roles/ if there is one, else the

@@ -82,11 +82,17 @@ func roleSource(dir string) config.RoleSource {
 	return config.RoleSource{Dir: dir, Embedded: roles.FS}
 }
 
-func listRoles(cmd *cobra.Command, src config.RoleSource) error {
+// roleLoader is a loader for src with the cluster variables read first, so a role that
+// declares one again is reported.
+func roleLoader(src config.RoleSource) (*config.Loader, hcl.Diagnostics) {
 	loader := config.NewLoader(modules.Specs(), src)
+	return loader, loadClusterVars(loader)
+}
+
+func listRoles(cmd *cobra.Command, src config.RoleSource) error {
+	loader, diags := roleLoader(src)
 	names := src.Names()
 	sort.Strings(names)
-	var diags hcl.Diagnostics
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tORIGIN\tVARIABLES")
 	for _, name := range names {
@@ -115,15 +121,23 @@ func roleOrigin(r *config.Role) string {
 }
 
 func showRole(cmd *cobra.Command, src config.RoleSource, name string) error {
-	if err := checkRoleName(name, src.Names(), "no role"); err != nil {
-		return err
+	loader, diags := roleLoader(src)
+	r := loader.Cluster
+	if name != "cluster" {
+		if err := checkRoleName(name, src.Names(), "no role"); err != nil {
+			return err
+		}
+		var d hcl.Diagnostics
+		r, d = loader.LoadRole(name, hcl.Range{})
+		diags = append(diags, d...)
 	}
-	loader := config.NewLoader(modules.Specs(), src)
-	r, diags := loader.LoadRole(name, hcl.Range{})
 	if err := roleDiagnostics(cmd.ErrOrStderr(), loader, diags); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	if name != "cluster" {
+		defer fmt.Fprintln(out, "\n(every role also sees the cluster variables: kplay roles show cluster)")
+	}
 	fmt.Fprintf(out, "role %s: %s, %s, %s, %s\n", r.Name, roleOrigin(r),
 		count(len(r.Variables), "variable"), count(len(r.Tasks), "task"), count(len(r.Handlers), "handler"))
 	files := loader.Parser.Files()

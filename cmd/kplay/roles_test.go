@@ -86,6 +86,23 @@ func TestRolesList(t *testing.T) {
 	}
 }
 
+// The variables every role shares show as the role "cluster", once.
+func TestRolesShowCluster(t *testing.T) {
+	res := runKplay(t, t.TempDir(), "roles", "show", "cluster")
+	wantExit(t, res, exitOK)
+	for _, want := range []string{
+		"\nstage_dir\n  type:        string\n  default:     \"/stage\"\n" +
+			"  description: Directory on the deploy host that holds every artifact",
+		// Defaults are shown as written, not evaluated.
+		"\npki_dir\n  type:        string\n  default:     \"${kplay.state_dir}/pki\"\n",
+		"\netcd_client_port\n  type:        number\n  default:     2379\n",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+}
+
 func TestRolesShow(t *testing.T) {
 	res := runKplay(t, t.TempDir(), "roles", "show", "etcd")
 	wantExit(t, res, exitOK)
@@ -94,11 +111,7 @@ func TestRolesShow(t *testing.T) {
 		t.Errorf("heading: %q", strings.SplitN(out, "\n", 2)[0])
 	}
 	for _, want := range []string{
-		"\nstage_dir\n  type:        string\n  default:     \"/stage\"\n" +
-			"  description: The deploy host's stage directory (see prepare-stage).\n",
-		// Defaults are shown as written, not evaluated.
-		"\npki_dir\n  type:        string\n  default:     \"${kplay.state_dir}/pki\"\n",
-		"\netcd_client_port\n  type:        number\n  default:     2379\n",
+		"(every role also sees the cluster variables: kplay roles show cluster)",
 		// A multi-line default keeps its shape, indented under its label.
 		"\netcdctl\n  type:        list(string)\n  default:     [\n                 \"${var.bin_dir}/etcdctl\",\n",
 		"\n               ]\n  description: etcdctl talking",
@@ -215,7 +228,8 @@ variable "endpoint" {
 	wantExit(t, res, exitOK)
 	want := "role secret: roles/secret, 2 variables, 0 tasks, 0 handlers\n\n" +
 		"token\n  type:        string\n  default:     (sensitive)\n  sensitive:   true\n  description: API token.\n\n" +
-		"endpoint\n  type:        string\n  default:     none: the variable is required\n"
+		"endpoint\n  type:        string\n  default:     none: the variable is required\n" +
+		"\n(every role also sees the cluster variables: kplay roles show cluster)\n"
 	if res.stdout != want {
 		t.Errorf("got:\n%s\nwant:\n%s", res.stdout, want)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/kplay-dev/kplay/engine/connection"
 	"github.com/kplay-dev/kplay/engine/connection/local"
 	"github.com/kplay-dev/kplay/engine/connection/ssh"
-	"github.com/kplay-dev/kplay/engine/eval"
 	"github.com/kplay-dev/kplay/engine/inventory"
 	"github.com/kplay-dev/kplay/engine/output"
 	"github.com/kplay-dev/kplay/engine/runner"
@@ -106,7 +105,7 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 
 	r := &runner.Runner{
 		Playbook: p.playbook, Loader: p.loader, Inv: p.inv, Log: logger,
-		Env: eval.NewEnv(p.inv, p.extra, p.pins, kplayObject(p, f.check, f.diff), filepath.Dir(path)),
+		Env: newEnv(p, path, f.check, f.diff),
 		Opts: runner.Options{
 			Forks: f.forks, Check: f.check, Diff: f.diff, Tags: tags, Limit: f.limit,
 			FactTTL: f.factTTL, FlushCache: f.flushCache, StartAt: f.startAt,

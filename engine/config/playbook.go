@@ -74,6 +74,8 @@ type Loader struct {
 	// playbookRole stands for the playbook's directory when a play's own task renders a
 	// template: it finds templates/ beside the playbook.
 	playbookRole *Role
+	// Cluster holds the cluster variables (see LoadClusterVars), nil without any.
+	Cluster *Role
 }
 
 // PlaybookRole is the pseudo-role of a play's own tasks: the playbook's directory.

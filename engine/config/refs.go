@@ -118,6 +118,10 @@ func (l *Loader) CheckScope(pb *Playbook, scope Scope) hcl.Diagnostics {
 		}
 	}
 	var diags hcl.Diagnostics
+	if l.Cluster != nil {
+		scope.Vars = union(scope.Vars, roleVars(l.Cluster))
+		diags = append(diags, c.variables(l.Cluster, scope.Vars)...)
+	}
 	seenRole := map[string]bool{}
 	for _, p := range pb.Plays {
 		vars := union(scope.Vars, keys(p.Vars))

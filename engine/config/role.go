@@ -25,6 +25,8 @@ type Role struct {
 	VarOrder []string
 	Tasks    []*Task
 	Handlers []*Task
+	// Shared marks the cluster variables (LoadClusterVars): a set of variables, not a role.
+	Shared bool
 }
 
 // RoleSource finds roles by name: first in a directory on disk, then in an embedded tree.
@@ -104,6 +106,7 @@ func (l *Loader) LoadRole(name string, ref hcl.Range) (*Role, hcl.Diagnostics) {
 	}
 	diags = append(diags, checkNotify(r.Tasks, r.Handlers, nil)...)
 	diags = append(diags, l.loadTemplates(r)...)
+	diags = append(diags, l.checkClusterShadowing(r)...)
 	l.roles[name] = r
 	return r, diags
 }
@@ -189,6 +192,57 @@ func checkNotify(tasks, handlers, extra []*Task) hcl.Diagnostics {
 			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError, Summary: "Unknown handler", Detail: detail, Subject: n.Range.Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+var clusterVarsSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{{Type: "variable", LabelNames: []string{"name"}}},
+}
+
+// LoadClusterVars reads a file of variable blocks that every role and play sees: the
+// settings several roles share (the service network, the stage directory, ...), declared
+// and documented once so their defaults cannot drift apart. Load it before the playbook:
+// a role may not declare one of these again.
+func (l *Loader) LoadClusterVars(fsys fs.FS, path, name string) hcl.Diagnostics {
+	r := &Role{Name: "cluster", FS: fsys, Origin: name, Variables: map[string]*Variable{}, Shared: true}
+	file, diags := l.Parser.ParseFS(fsys, path, name)
+	if file == nil || diags.HasErrors() {
+		return diags
+	}
+	content, d := file.Body.Content(clusterVarsSchema)
+	diags = append(diags, d...)
+	for _, b := range content.Blocks {
+		v, d := decodeVariable(b)
+		diags = append(diags, d...)
+		if prev, dup := r.Variables[v.Name]; dup {
+			diags = append(diags, duplicate("variable", v.Name, b.DefRange, prev.DeclRange))
+			continue
+		}
+		r.Variables[v.Name] = v
+		r.VarOrder = append(r.VarOrder, v.Name)
+	}
+	l.Cluster = r
+	return diags
+}
+
+// checkClusterShadowing refuses a role variable that redeclares a cluster variable: two
+// defaults for one setting would disagree sooner or later.
+func (l *Loader) checkClusterShadowing(r *Role) hcl.Diagnostics {
+	if l.Cluster == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, name := range r.VarOrder {
+		if cv := l.Cluster.Variables[name]; cv != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cluster variable declared again",
+				Detail: fmt.Sprintf("%q is a cluster variable (%s): every role sees it already. "+
+					"Remove this declaration, or set the value in the inventory.", name, cv.DeclRange),
+				Subject: r.Variables[name].DeclRange.Ptr(),
 			})
 		}
 	}

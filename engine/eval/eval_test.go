@@ -20,10 +20,11 @@ type fixture map[string]string
 // project is a loaded fixture: hosts.hcl, site.hcl with its roles, and artifacts.hcl when
 // the fixture has one.
 type project struct {
-	inv  *inventory.Inventory
-	pb   *config.Playbook
-	pins *config.Pins
-	dir  string
+	inv     *inventory.Inventory
+	pb      *config.Playbook
+	pins    *config.Pins
+	cluster *config.Role
+	dir     string
 }
 
 func loadProject(t *testing.T, files fixture) *project {
@@ -39,6 +40,11 @@ func loadProject(t *testing.T, files fixture) *project {
 		}
 	}
 	l := config.NewLoader(config.Modules{}, config.RoleSource{})
+	if _, ok := files["cluster.hcl"]; ok {
+		if diags := l.LoadClusterVars(os.DirFS(dir), "cluster.hcl", "cluster.hcl"); diags.HasErrors() {
+			t.Fatalf("cluster variables: %s", diags.Error())
+		}
+	}
 	inv, diags := inventory.Load(l.Parser, filepath.Join(dir, "hosts.hcl"))
 	if diags.HasErrors() {
 		t.Fatalf("inventory: %s", diags.Error())
@@ -47,7 +53,7 @@ func loadProject(t *testing.T, files fixture) *project {
 	if diags.HasErrors() {
 		t.Fatalf("playbook: %s", diags.Error())
 	}
-	pr := &project{inv: inv, pb: pb, dir: dir}
+	pr := &project{inv: inv, pb: pb, dir: dir, cluster: l.Cluster}
 	if _, ok := files["artifacts.hcl"]; ok {
 		pr.pins, diags = l.Parser.LoadPins(os.DirFS(dir), "artifacts.hcl", "artifacts.hcl")
 		if diags.HasErrors() {
@@ -63,7 +69,9 @@ func (p *project) env(extra map[string]string) *Env {
 	for k, v := range extra {
 		ev[k] = config.Value{Value: cty.StringVal(v), Range: hcl.Range{Filename: "-e " + k}}
 	}
-	return NewEnv(p.inv, ev, p.pins, map[string]cty.Value{"check_mode": cty.False}, p.dir)
+	e := NewEnv(p.inv, ev, p.pins, map[string]cty.Value{"check_mode": cty.False}, p.dir)
+	e.Cluster = p.cluster
+	return e
 }
 
 // vars merges the variables of the first play's first role (if any) on host.
@@ -384,5 +392,40 @@ func TestValidationPassesAndConvertsType(t *testing.T) {
 	}
 	if got := v.Values["port"]; !got.Type().Equals(cty.Number) || got.AsBigFloat().String() != "2380" {
 		t.Errorf("port = %#v, want the number 2380", got)
+	}
+}
+
+// Cluster variables are the lowest layer of every scope, and a role's defaults may build
+// on them; explain names them "cluster default".
+func TestClusterVariables(t *testing.T) {
+	files := fixture{
+		"cluster.hcl": `variable "service_cidr" {
+  default = "10.68.0.0/16"
+}
+variable "cluster_dns" {
+  default = cidrhost(var.service_cidr, 2)
+}
+`,
+		"hosts.hcl": `host "n1" {}`,
+		"site.hcl":  "play \"p\" {\n  hosts = \"n1\"\n  roles = [\"r\"]\n}\n",
+		"roles/r/main.hcl": `variable "dns_line" {
+  default = "nameserver ${var.cluster_dns}"
+}
+`,
+	}
+	p := loadProject(t, files)
+	v, diags := p.vars(t, p.env(nil), "n1")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := v.Values["dns_line"].AsString(); got != "nameserver 10.68.0.2" {
+		t.Errorf("dns_line = %q", got)
+	}
+	if o := v.Origins["service_cidr"]; len(o) != 1 || o[0].Layer != "cluster default" {
+		t.Errorf("origins of service_cidr: %+v", o)
+	}
+	v, _ = p.vars(t, p.env(map[string]string{"service_cidr": "10.96.0.0/12"}), "n1")
+	if got := v.Values["dns_line"].AsString(); got != "nameserver 10.96.0.2" {
+		t.Errorf("with -e service_cidr: dns_line = %q", got)
 	}
 }

@@ -67,7 +67,7 @@ func resolveRole(r *config.Role, vals map[string]cty.Value, origins map[string][
 			if diags.HasErrors() {
 				val = cty.DynamicVal
 			}
-			origins[name] = append([]Origin{{Layer: "default of role " + r.Name, Value: val, Range: d.Range()}}, origins[name]...)
+			origins[name] = append([]Origin{{Layer: defaultLayer(r), Value: val, Range: d.Range()}}, origins[name]...)
 		}
 	}
 	var diags hcl.Diagnostics
@@ -93,7 +93,7 @@ func resolveRole(r *config.Role, vals map[string]cty.Value, origins map[string][
 			val, d := v.Default.Value(base(vals))
 			diags = append(diags, d...)
 			vals[name] = val
-			origins[name] = append([]Origin{{Layer: "default of role " + r.Name, Value: val, Range: v.Default.Range()}}, origins[name]...)
+			origins[name] = append([]Origin{{Layer: defaultLayer(r), Value: val, Range: v.Default.Range()}}, origins[name]...)
 		}
 		if !progress {
 			return append(diags, cycleDiag(r, pending))
@@ -198,4 +198,12 @@ func sortedNames(v config.Values) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// defaultLayer names where a variable's default comes from, for explain.
+func defaultLayer(r *config.Role) string {
+	if r.Shared {
+		return "cluster default"
+	}
+	return "default of role " + r.Name
 }

@@ -18,6 +18,8 @@ type Env struct {
 	Inv   *inventory.Inventory
 	Extra config.Values
 	Pins  *config.Pins
+	// Cluster holds the cluster variables, whose defaults every scope gets; may be nil.
+	Cluster *config.Role
 	// Kplay is the `kplay` object: state_dir, playbook_dir, inventory_dir, check_mode.
 	Kplay map[string]cty.Value
 	Funcs map[string]function.Function
@@ -130,10 +132,12 @@ func (e *Env) Vars(h *inventory.Host, play *config.Play, role *config.Role) (*Va
 	layers = append(layers, Layer{Name: "command line (-e)", Values: e.Extra})
 	vals, origins := merge(layers)
 	var diags hcl.Diagnostics
-	if role != nil {
-		diags = resolveRole(role, vals, origins, func(v map[string]cty.Value) *hcl.EvalContext {
-			return e.context(h, v, nil, nil)
-		})
+	base := func(v map[string]cty.Value) *hcl.EvalContext { return e.context(h, v, nil, nil) }
+	// Cluster defaults first: a role's defaults may build on them.
+	for _, r := range []*config.Role{e.Cluster, role} {
+		if r != nil {
+			diags = append(diags, resolveRole(r, vals, origins, base)...)
+		}
 	}
 	if e.Pins != nil {
 		art, d := e.artifacts(vals)

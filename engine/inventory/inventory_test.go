@@ -375,8 +375,8 @@ host "deploy" {
 		}
 	}
 	for src, want := range map[string]string{
-		"host \"n1\" {\n  jump = \"bastoin\"\n}\nhost \"bastion\" {}\n":                    `Did you mean "bastion"`,
-		"host \"n1\" {\n  jump = \"n2\"\n}\nhost \"n2\" {\n  jump = \"n1\"\n}\n":            "Cycle of jump hosts",
+		"host \"n1\" {\n  jump = \"bastoin\"\n}\nhost \"bastion\" {}\n":                 `Did you mean "bastion"`,
+		"host \"n1\" {\n  jump = \"n2\"\n}\nhost \"n2\" {\n  jump = \"n1\"\n}\n":        "Cycle of jump hosts",
 		"host \"n1\" {\n  jump = \"d\"\n}\nhost \"d\" {\n  connection = \"local\"\n}\n": "Invalid jump host",
 	} {
 		if _, errs := load(src); !strings.Contains(errs, want) {

@@ -2,30 +2,6 @@
 # of this cluster substituted, and waits for its objects to exist. Its images come from
 # docker.io: a site without access needs them in a registry mirror (or offline_images).
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "kube_conf_dir" {
-  type        = string
-  default     = "/etc/kubernetes"
-  description = "Kubernetes configuration and certificates on nodes."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "pod_cidr" {
-  type        = string
-  default     = "172.20.0.0/16"
-  description = "Pod network, split into one range per node."
-}
-
 variable "calico_ipip" {
   type        = string
   default     = "Always"
@@ -43,16 +19,6 @@ variable "calico_vxlan" {
   validation {
     condition     = contains(["Always", "CrossSubnet", "Never"], var.calico_vxlan)
     error_message = "calico_vxlan is Always, CrossSubnet or Never."
-  }
-}
-
-variable "network_plugin" {
-  type        = string
-  default     = "cni-bridge"
-  description = "The pod network: cni-bridge (host gateway, no images needed) or calico."
-  validation {
-    condition     = contains(["cni-bridge", "calico"], var.network_plugin)
-    error_message = "network_plugin is cni-bridge or calico."
   }
 }
 

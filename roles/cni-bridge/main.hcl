@@ -3,12 +3,6 @@
 # routes every other node's range to that node's address (host gateway). Uses only the
 # pinned cni-plugins, so it works where calico's images cannot be pulled.
 
-variable "pod_cidr" {
-  type        = string
-  default     = "172.20.0.0/16"
-  description = "Pod network, split into one range per node."
-}
-
 variable "node_pod_prefix" {
   type        = number
   default     = 24
@@ -25,16 +19,6 @@ variable "bridge_name" {
   type        = string
   default     = "cni0"
   description = "Name of the pods' bridge."
-}
-
-variable "network_plugin" {
-  type        = string
-  default     = "cni-bridge"
-  description = "The pod network: cni-bridge (host gateway, no images needed) or calico."
-  validation {
-    condition     = contains(["cni-bridge", "calico"], var.network_plugin)
-    error_message = "network_plugin is cni-bridge or calico."
-  }
 }
 
 block "bridge network" {

@@ -2,18 +2,6 @@
 # (when its artifact is staged) from the stage, configured for the kubelet (systemd cgroups,
 # the sandbox image), and offline image archives imported into the k8s.io namespace.
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
 variable "containerd_binaries" {
   type        = list(string)
   default     = ["containerd", "containerd-shim-runc-v2", "ctr"]

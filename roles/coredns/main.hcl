@@ -1,36 +1,6 @@
 # coredns: cluster DNS, applied once through the first master's kubectl; its service sits at
 # cluster_dns, the address every kubelet hands to pods.
 
-variable "kube_conf_dir" {
-  type        = string
-  default     = "/etc/kubernetes"
-  description = "Kubernetes configuration and certificates on nodes."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "service_cidr" {
-  type        = string
-  default     = "10.68.0.0/16"
-  description = "Service network; its first address is the kubernetes service."
-}
-
-variable "cluster_domain" {
-  type        = string
-  default     = "cluster.local"
-  description = "DNS domain of the cluster."
-}
-
-variable "cluster_dns" {
-  type        = string
-  default     = cidrhost(var.service_cidr, 2)
-  description = "Address of the cluster DNS service (the coredns role's)."
-}
-
 variable "coredns_replicas" {
   type        = number
   default     = 2

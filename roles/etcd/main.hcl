@@ -3,24 +3,6 @@
 # of Type=notify only reports ready once a quorum exists, so starting them one by one would
 # wait forever), then each member's health is checked.
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "pki_dir" {
-  type        = string
-  default     = "${kplay.state_dir}/pki"
-  description = "Where the pki role keeps certificates on the deploy host."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
 variable "etcd_data_dir" {
   type        = string
   default     = "/var/lib/etcd"
@@ -31,12 +13,6 @@ variable "etcd_conf_dir" {
   type        = string
   default     = "/etc/etcd"
   description = "Where certificates for etcd live on each member."
-}
-
-variable "etcd_client_port" {
-  type        = number
-  default     = 2379
-  description = "Port for clients (TLS)."
 }
 
 variable "etcd_peer_port" {

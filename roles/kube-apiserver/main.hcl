@@ -5,52 +5,10 @@
 # an apiserver keeps serving for a few seconds and then answers "retry" to what still
 # reaches it, which clients follow, so a restart loses no request.
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "pki_dir" {
-  type        = string
-  default     = "${kplay.state_dir}/pki"
-  description = "Where the pki role keeps certificates on the deploy host."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "kube_conf_dir" {
-  type        = string
-  default     = "/etc/kubernetes"
-  description = "Kubernetes configuration and certificates on nodes."
-}
-
-variable "service_cidr" {
-  type        = string
-  default     = "10.68.0.0/16"
-  description = "Service network; its first address is the kubernetes service."
-}
-
 variable "node_port_range" {
   type        = string
   default     = "30000-32767"
   description = "Ports NodePort services may use."
-}
-
-variable "apiserver_port" {
-  type        = number
-  default     = 6443
-  description = "Port kube-apiserver listens on, on each master's address."
-}
-
-variable "etcd_client_port" {
-  type        = number
-  default     = 2379
-  description = "Port for clients (TLS)."
 }
 
 variable "apiserver_extra_args" {

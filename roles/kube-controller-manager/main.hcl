@@ -3,48 +3,6 @@
 # deploy host: kplay issues every certificate itself, so the CSR signing controller is not
 # given a key and stays idle.
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "pki_dir" {
-  type        = string
-  default     = "${kplay.state_dir}/pki"
-  description = "Where the pki role keeps certificates on the deploy host."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "kube_conf_dir" {
-  type        = string
-  default     = "/etc/kubernetes"
-  description = "Kubernetes configuration and certificates on nodes."
-}
-
-variable "service_cidr" {
-  type        = string
-  default     = "10.68.0.0/16"
-  description = "Service network; its first address is the kubernetes service."
-}
-
-variable "pod_cidr" {
-  type        = string
-  default     = "172.20.0.0/16"
-  description = "Pod network, split into one range per node."
-}
-
-variable "cluster_name" {
-  type        = string
-  default     = "kubernetes"
-  description = "Cluster name in kubeconfigs."
-}
-
 variable "controller_manager_extra_args" {
   type        = map(string)
   default     = {}

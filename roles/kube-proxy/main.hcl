@@ -1,35 +1,5 @@
 # kube-proxy on every node, configured by file, in iptables mode (ipvs selectable).
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "pki_dir" {
-  type        = string
-  default     = "${kplay.state_dir}/pki"
-  description = "Where the pki role keeps certificates on the deploy host."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "kube_conf_dir" {
-  type        = string
-  default     = "/etc/kubernetes"
-  description = "Kubernetes configuration and certificates on nodes."
-}
-
-variable "pod_cidr" {
-  type        = string
-  default     = "172.20.0.0/16"
-  description = "Pod network, split into one range per node."
-}
-
 variable "proxy_mode" {
   type        = string
   default     = "iptables"

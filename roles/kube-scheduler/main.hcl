@@ -1,29 +1,5 @@
 # kube-scheduler on every master, with leader election and its secure port on 127.0.0.1.
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "pki_dir" {
-  type        = string
-  default     = "${kplay.state_dir}/pki"
-  description = "Where the pki role keeps certificates on the deploy host."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "kube_conf_dir" {
-  type        = string
-  default     = "/etc/kubernetes"
-  description = "Kubernetes configuration and certificates on nodes."
-}
-
 task "scheduler binary" {
   copy {
     src  = "${var.stage_dir}/kubernetes_server/server/bin/kube-scheduler"

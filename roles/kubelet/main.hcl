@@ -2,48 +2,6 @@
 # its runtime, the node's own client and serving certificates, cluster DNS at the address
 # the coredns role serves, and the inventory's host name as the node name.
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "pki_dir" {
-  type        = string
-  default     = "${kplay.state_dir}/pki"
-  description = "Where the pki role keeps certificates on the deploy host."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "kube_conf_dir" {
-  type        = string
-  default     = "/etc/kubernetes"
-  description = "Kubernetes configuration and certificates on nodes."
-}
-
-variable "service_cidr" {
-  type        = string
-  default     = "10.68.0.0/16"
-  description = "Service network; its first address is the kubernetes service."
-}
-
-variable "cluster_domain" {
-  type        = string
-  default     = "cluster.local"
-  description = "DNS domain of the cluster."
-}
-
-variable "cluster_dns" {
-  type        = string
-  default     = cidrhost(var.service_cidr, 2)
-  description = "Address of the cluster DNS service (the coredns role's)."
-}
-
 variable "max_pods" {
   type        = number
   default     = 110

@@ -4,30 +4,6 @@
 # 127.0.0.1:lb_port. Every component and the node's admin kubeconfig reach the API through
 # it, so losing one apiserver costs nothing.
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "The deploy host's stage directory (see prepare-stage)."
-}
-
-variable "bin_dir" {
-  type        = string
-  default     = "/usr/local/bin"
-  description = "Where binaries are installed on nodes."
-}
-
-variable "lb_port" {
-  type        = number
-  default     = 8443
-  description = "Port of the nginx-lb proxy on 127.0.0.1 of every node."
-}
-
-variable "apiserver_port" {
-  type        = number
-  default     = 6443
-  description = "Port kube-apiserver listens on, on each master's address."
-}
-
 variable "lb_worker_connections" {
   type        = number
   default     = 4096

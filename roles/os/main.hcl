@@ -2,18 +2,6 @@
 # run first and stop the run with a message before anything is changed: duplicate host
 # names or machine-ids, an even number of etcd members, overlapping networks.
 
-variable "service_cidr" {
-  type        = string
-  default     = "10.68.0.0/16"
-  description = "Service network; its first address is the kubernetes service."
-}
-
-variable "pod_cidr" {
-  type        = string
-  default     = "172.20.0.0/16"
-  description = "Pod network, split into one range per node."
-}
-
 variable "kernel_modules" {
   type        = list(string)
   default     = ["overlay", "nf_conntrack"]

@@ -2,36 +2,6 @@
 # a node reach the API through the local nginx-lb at 127.0.0.1:lb_port; kubeconfigs for the
 # deploy host point at the first master.
 
-variable "cluster_name" {
-  type        = string
-  default     = "kubernetes"
-  description = "Cluster name in kubeconfigs."
-}
-
-variable "cluster_domain" {
-  type        = string
-  default     = "cluster.local"
-  description = "DNS domain of the cluster."
-}
-
-variable "service_cidr" {
-  type        = string
-  default     = "10.68.0.0/16"
-  description = "Service network; its first address is the kubernetes service."
-}
-
-variable "apiserver_port" {
-  type        = number
-  default     = 6443
-  description = "Port kube-apiserver listens on, on each master's address."
-}
-
-variable "lb_port" {
-  type        = number
-  default     = 8443
-  description = "Port of the nginx-lb proxy on 127.0.0.1 of every node."
-}
-
 variable "apiserver_extra_sans" {
   type        = list(string)
   default     = []

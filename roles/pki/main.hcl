@@ -5,12 +5,6 @@
 # within renew_before_days, is not signed by the CA, or no longer matches what the inventory
 # asks for (subject or SANs); its key is kept when it is still good.
 
-variable "pki_dir" {
-  type        = string
-  default     = "${kplay.state_dir}/pki"
-  description = "Where certificates and keys live on the deploy host."
-}
-
 variable "ca_common_name" {
   type        = string
   default     = "kplay-ca"

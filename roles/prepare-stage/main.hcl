@@ -5,12 +5,6 @@
 # Layout: stage_dir/downloads/FILE is the artifact as published; stage_dir/NAME/ is its
 # unpacked content (NAME as in artifacts.hcl, e.g. stage_dir/etcd/etcdctl).
 
-variable "stage_dir" {
-  type        = string
-  default     = "/stage"
-  description = "Directory on the deploy host that holds every artifact, downloaded and unpacked."
-}
-
 variable "stage_artifacts" {
   type        = list(string)
   default     = ["kubernetes_server", "kubernetes_node", "kubernetes_client", "etcd", "containerd", "runc", "cni_plugins", "crictl", "nginx_source", "calico_manifest"]

@@ -1,0 +1,4 @@
+play "p" {
+  hosts = "n1"
+  roles = ["web"]
+}
