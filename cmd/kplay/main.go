@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,8 @@ func (e *exitError) Error() string { return e.msg }
 var version = "dev"
 
 func main() {
+	// Developer logs go to --log-file or nowhere: what users read comes from the output layer.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	root := newRoot()
 	err := root.Execute()
 	if err == nil {

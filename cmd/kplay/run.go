@@ -102,6 +102,7 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 		return &exitError{code: exitBadOptions, msg: err.Error()}
 	}
 	defer closeLog()
+	slog.SetDefault(logger) // the packages' own logs (connections) go to the same file
 
 	r := &runner.Runner{
 		Playbook: p.playbook, Loader: p.loader, Inv: p.inv, Log: logger,

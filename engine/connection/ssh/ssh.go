@@ -334,9 +334,13 @@ func (c *Conn) ping(wait time.Duration) error {
 // unreachable reports an operation whose outcome the transport left unknown. A connection
 // closed by Close is not a lost host, so that case stays a plain error.
 func (c *Conn) unreachable(op string, err error) error {
+	// Closed first: after Close both channels are ready, and select would pick either.
 	select {
 	case <-c.closed:
 		return fmt.Errorf("%s: connection to %s is closed: %w", op, c.cfg.Host, err)
+	default:
+	}
+	select {
 	case <-c.lost:
 		err = c.lostErr
 		if ka := c.keepAlive.Load(); ka != nil {
