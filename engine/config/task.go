@@ -48,6 +48,9 @@ type Task struct {
 	Retries      int
 	Delay        time.Duration
 	Timeout      time.Duration
+	// RefreshFacts gathers the host's facts again after the task changed something, for a
+	// task that changes what facts describe (a hostname, a package, swap).
+	RefreshFacts bool
 }
 
 // Ref is a name written in the configuration, with where it was written.
@@ -70,7 +73,7 @@ var taskSchema = &hcl.BodySchema{
 		{Name: "until"}, {Name: "delegate_to"}, {Name: "environment"},
 		{Name: "tags"}, {Name: "notify"}, {Name: "register"}, {Name: "become"},
 		{Name: "run_once"}, {Name: "ignore_errors"}, {Name: "retries"}, {Name: "delay"},
-		{Name: "timeout"},
+		{Name: "timeout"}, {Name: "refresh_facts"},
 	},
 }
 
@@ -116,6 +119,7 @@ func decodeTask(block *hcl.Block, mods Modules, handler bool) (*Task, hcl.Diagno
 	}
 	diags = append(diags, duration(a["delay"], &t.Delay)...)
 	diags = append(diags, duration(a["timeout"], &t.Timeout)...)
+	diags = append(diags, literal(a["refresh_facts"], &t.RefreshFacts)...)
 	if t.Until != nil && t.Retries == 0 {
 		t.Retries = 3
 	}

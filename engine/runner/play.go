@@ -190,6 +190,14 @@ func (r *Runner) gatherFacts(ctx context.Context, p *config.Play, hosts []*inven
 	return r.alive(hosts)
 }
 
+// refreshFacts gathers h's facts again, bypassing the cache, after a task with
+// refresh_facts changed the host; a failure is a warning, the old facts stay.
+func (r *Runner) refreshFacts(ctx context.Context, h *inventory.Host) {
+	if err := r.gatherFresh(ctx, h); err != nil {
+		r.Sink.Emit(output.Warning{Host: h.Name, Msg: "refreshing facts: " + err.Error()})
+	}
+}
+
 func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) error {
 	if f, age := r.cache.Load(h.Name, h.Address); f != nil {
 		r.Log.Debug("facts from cache", "host", h.Name, "age", age)
@@ -200,6 +208,11 @@ func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) error {
 		}
 		return r.setFacts(h, f)
 	}
+	return r.gatherFresh(ctx, h)
+}
+
+// gatherFresh gathers h's facts over its connection and caches them.
+func (r *Runner) gatherFresh(ctx context.Context, h *inventory.Host) error {
 	t, err := r.target(ctx, h, false)
 	if err != nil {
 		return err

@@ -1252,3 +1252,32 @@ play "p" {
 		t.Errorf("real run: %s, want failed", r.Status)
 	}
 }
+
+// refresh_facts gathers the host's facts again after the task changed something, so the
+// next task sees the change; without a change nothing is gathered.
+func TestRefreshFacts(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": `
+play "p" {
+  hosts = "n1"
+  task "rename" {
+    shell { cmd = "echo rename" }
+    refresh_facts = true
+  }
+  task "no change" {
+    shell { cmd = "echo same" }
+    changed_when  = false
+    refresh_facts = true
+  }
+}
+`})
+	rg.mustRun()
+	gathers := 0
+	for _, c := range rg.fleet.Host("n1").Calls() {
+		if c.Op == conntest.OpRun && c.Command == "sh -s" {
+			gathers++
+		}
+	}
+	if gathers != 2 {
+		t.Errorf("facts gathered %d times, want 2: at the start and after the change", gathers)
+	}
+}

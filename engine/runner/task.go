@@ -93,6 +93,9 @@ func (r *Runner) runOnHost(ctx context.Context, p *config.Play, t *config.Task, 
 	r.count(st, status)
 	if status == output.StatusChanged {
 		r.notify(h, st, p, t)
+		if t.RefreshFacts && !r.Opts.Check {
+			r.refreshFacts(ctx, h)
+		}
 	}
 	for _, o := range outs {
 		r.Sink.Emit(r.hostResult(p, t, h, o, time.Since(start)))
