@@ -28,10 +28,10 @@ variable "required_ports" {
     "6443"  = "kube-apiserver"
     "8443"  = "kube-lb"
     "10250" = "kubelet"
-    "10257" = "kube-controller-"
+    "10257" = "kube-controller"
     "10259" = "kube-scheduler"
   }
-  description = "TCP ports the cluster listens on, each with the process allowed to hold it (a prefix of its name): held by anything else, the run stops."
+  description = "TCP ports the cluster listens on, each with the process allowed to hold it (a prefix of its name as the kernel keeps it: at most 15 characters): held by anything else, the run stops."
 }
 
 variable "sysctls" {
