@@ -427,6 +427,8 @@ func taskAttrs(notify string) []langAttr {
 			doc: "Wait between tries: `\"2s\"`, `\"1m\"`, or a number of seconds. Default `\"1s\"`."},
 		{name: "timeout", typ: "duration", example: `"5m"`,
 			doc: "Fail the task on a host that takes longer than this."},
+		{name: "serial_items", typ: "bool", example: `false`,
+			doc: "Run the items of `for_each` one after the other. By default up to 8 run side by side on a host, as independent steps."},
 		{name: "refresh_facts", typ: "bool", example: `false`,
 			doc: "Gather the host's facts again after the task changed something, for later tasks to see."},
 	}

@@ -31,6 +31,8 @@ func TestDocsMentionOnlyRealFlags(t *testing.T) {
 		"strip-components": true, "no-install-recommends": true, "cluster": true,
 		"endpoints": true, "cacert": true, "cert": true, "key": true, "download-only": true,
 		"version": true, "advertise-address": true, "insecure-port": true, "race": true,
+		// systemctl's and scp's, in docs/performance.md's analysis.
+		"value": true, "verify-checksums": true,
 		// Ansible's, in docs/ansible.md's comparison.
 		"graph": true, "step": true, "syntax-check": true,
 	}

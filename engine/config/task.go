@@ -48,6 +48,9 @@ type Task struct {
 	Retries      int
 	Delay        time.Duration
 	Timeout      time.Duration
+	// SerialItems runs the items of for_each one after the other; by default they run
+	// side by side, as independent steps.
+	SerialItems bool
 	// RefreshFacts gathers the host's facts again after the task changed something, for a
 	// task that changes what facts describe (a hostname, a package, swap).
 	RefreshFacts bool
@@ -73,7 +76,7 @@ var taskSchema = &hcl.BodySchema{
 		{Name: "until"}, {Name: "delegate_to"}, {Name: "environment"},
 		{Name: "tags"}, {Name: "notify"}, {Name: "register"}, {Name: "become"},
 		{Name: "run_once"}, {Name: "ignore_errors"}, {Name: "retries"}, {Name: "delay"},
-		{Name: "timeout"}, {Name: "refresh_facts"},
+		{Name: "timeout"}, {Name: "refresh_facts"}, {Name: "serial_items"},
 	},
 }
 
@@ -120,6 +123,7 @@ func decodeTask(block *hcl.Block, mods Modules, handler bool) (*Task, hcl.Diagno
 	diags = append(diags, duration(a["delay"], &t.Delay)...)
 	diags = append(diags, duration(a["timeout"], &t.Timeout)...)
 	diags = append(diags, literal(a["refresh_facts"], &t.RefreshFacts)...)
+	diags = append(diags, literal(a["serial_items"], &t.SerialItems)...)
 	if t.Until != nil && t.Retries == 0 {
 		t.Retries = 3
 	}

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kplay-dev/kplay/engine/connection"
 	"github.com/kplay-dev/kplay/engine/connection/conntest"
@@ -1279,5 +1281,50 @@ play "p" {
 	}
 	if gathers != 2 {
 		t.Errorf("facts gathered %d times, want 2: at the start and after the change", gathers)
+	}
+}
+
+// Loop items run side by side on a host and are reported and registered in item order;
+// serial_items runs them one after the other.
+func TestLoopItemsConcurrency(t *testing.T) {
+	for _, serial := range []bool{false, true} {
+		rg := newRig(t, map[string]string{"hosts.hcl": `host "n1" {}`, "site.hcl": fmt.Sprintf(`
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "loop" {
+    for_each     = ["a", "b", "c", "d", "e", "f"]
+    shell { cmd = "block ${each.value}" }
+    serial_items = %v
+    register     = "r"
+  }
+  task "order" {
+    debug { msg = join(",", [for x in registered.r.results : x.stdout]) }
+  }
+}
+`, serial)})
+		var mu sync.Mutex
+		inFlight, peak := 0, 0
+		rg.fleet.Host("n1").Handle(func(ctx context.Context, h *conntest.Host, c conntest.Command) (connection.Result, error) {
+			if !strings.HasPrefix(c.Line, "block ") {
+				return emulate(ctx, h, c)
+			}
+			mu.Lock()
+			inFlight++
+			peak = max(peak, inFlight)
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond) // long enough for the next item to start
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			return connection.Result{Stdout: []byte(strings.TrimPrefix(c.Line, "block "))}, nil
+		})
+		rg.mustRun()
+		if serial && peak != 1 || !serial && peak < 2 {
+			t.Errorf("serial_items=%v: %d items ran at once", serial, peak)
+		}
+		if got := rg.sink.results("debug")["n1"].Msg; got != "a,b,c,d,e,f" {
+			t.Errorf("serial_items=%v: registered results in order %q", serial, got)
+		}
 	}
 }

@@ -19,6 +19,10 @@ import (
 	"github.com/kplay-dev/kplay/engine/output"
 )
 
+// itemConcurrency bounds the loop items of one task that run at once on one host; sshd
+// allows ten sessions per connection by default.
+const itemConcurrency = 8
+
 // runTask runs t on every host in parallel, at most Forks at a time, and waits for all.
 func (r *Runner) runTask(ctx context.Context, p *config.Play, t *config.Task, hosts []*inventory.Host) {
 	if len(hosts) == 0 {
@@ -141,8 +145,9 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 		target = target.WithEnv(env)
 	}
 	redact := redactor(t, vars)
-	var outs []outcome
-	for _, it := range items {
+	outs := make([]outcome, len(items))
+	run := func(i int) {
+		it := items[i]
 		s := scope
 		if it.key != cty.NilVal {
 			s = scope.WithEach(it.key, it.value)
@@ -152,11 +157,30 @@ func (r *Runner) evaluateAndRun(ctx context.Context, p *config.Play, t *config.T
 		if t.DelegateTo != nil {
 			o.delegate = target.Name
 		}
-		outs = append(outs, o)
-		if o.status == output.StatusUnreachable || ctx.Err() != nil {
-			break
-		}
+		outs[i] = o
 	}
+	if t.SerialItems || len(items) < 2 {
+		for i := range items {
+			run(i)
+			if outs[i].status == output.StatusUnreachable || ctx.Err() != nil {
+				return outs[:i+1]
+			}
+		}
+		return outs
+	}
+	// Items are independent unless the task says otherwise: on one connection they run
+	// side by side, each its own channel, which is what makes a loop of copies cheap.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, itemConcurrency)
+	for i := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			run(i)
+		}()
+	}
+	wg.Wait()
 	return outs
 }
 

@@ -1,0 +1,3 @@
+# rendered for ${host.name}
+name = ${host.name}
+address = ${host.address}
