@@ -32,7 +32,7 @@ func TestDocsMentionOnlyRealFlags(t *testing.T) {
 		"endpoints": true, "cacert": true, "cert": true, "key": true, "download-only": true,
 		"version": true, "advertise-address": true, "insecure-port": true, "race": true,
 		// systemctl's and scp's, in docs/performance.md's analysis.
-		"value": true, "verify-checksums": true,
+		"value": true,
 		// Ansible's, in docs/ansible.md's comparison.
 		"graph": true, "step": true, "syntax-check": true,
 	}
