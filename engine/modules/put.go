@@ -81,19 +81,24 @@ func fsSource(fsys fs.FS, name string) (*source, error) {
 // remoteState is one probe of the destination: its checksum, mode, owner and group, and
 // whether its directory exists, in one round trip.
 type remoteState struct {
-	exists, dirOK         bool
-	sum, mode, owner, grp string
+	exists, dirOK                bool
+	sum, mode, owner, grp, stamp string
 }
 
+// The stamp is size, modification time and inode; with STAMP given and matching, the
+// checksum is not computed ("memo").
 const probeScript = `if [ -f "$P" ]; then
-  echo "exists $(sha256sum < "$P" | cut -c1-64) $(stat -c '%a %U %G' "$P")"
+  s=$(stat -c '%s:%.9Y:%i' "$P")
+  if [ -n "$STAMP" ] && [ "$s" = "$STAMP" ]; then sum=memo; else sum=$(sha256sum < "$P" | cut -c1-64); fi
+  echo "exists $sum $(stat -c '%a %U %G' "$P") $s"
 elif [ -e "$P" ]; then echo "notfile"
 else echo "absent"; fi
 [ -d "$(dirname -- "$P")" ] && echo dirok
 `
 
 func probe(ctx context.Context, t *Target, path string) (*remoteState, error) {
-	res, err := t.Run(ctx, "P="+funcs.ShellQuote(path)+"; "+probeScript, nil)
+	stamp := t.Memo.stamp(path)
+	res, err := t.Run(ctx, "P="+funcs.ShellQuote(path)+"; STAMP="+funcs.ShellQuote(stamp)+"; "+probeScript, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +106,13 @@ func probe(ctx context.Context, t *Target, path string) (*remoteState, error) {
 	for _, line := range strings.Split(string(res.Stdout), "\n") {
 		f := strings.Fields(line)
 		switch {
-		case len(f) == 5 && f[0] == "exists":
-			st.exists, st.sum, st.mode, st.owner, st.grp = true, f[1], f[2], f[3], f[4]
+		case len(f) == 6 && f[0] == "exists":
+			st.exists, st.sum, st.mode, st.owner, st.grp, st.stamp = true, f[1], f[2], f[3], f[4], f[5]
+			if st.sum == "memo" {
+				st.sum = t.Memo.sum(path)
+			} else {
+				t.Memo.record(path, st.stamp, st.sum)
+			}
 		case len(f) == 1 && f[0] == "notfile":
 			return nil, fmt.Errorf("%s exists and is not a regular file", path)
 		case len(f) == 1 && f[0] == "dirok":
@@ -140,6 +150,7 @@ func put(ctx context.Context, c *Call, path string, src *source, mode uint32, ow
 			r.Diffs = append(r.Diffs, fileDiff(ctx, c, path, st.exists, src))
 		}
 		if !c.Check {
+			c.Target.Memo.forget(path) // the new file's stamp is learnt on the next run
 			if err := upload(ctx, c.Target, path, src, mode); err != nil {
 				return nil, err
 			}

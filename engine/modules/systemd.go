@@ -47,7 +47,13 @@ func (systemdModule) Spec() *config.ModuleSpec {
 // almost always there, and the operator should not need a second terminal to find it.
 const systemdScript = `
 fail() { echo "$1" >&2; journalctl -u "$UNIT" -n 15 --no-pager -o cat >&2 2>/dev/null; exit 1; }
-if [ "$RELOAD" = 1 ] && [ "$CHECK" != 1 ]; then systemctl daemon-reload || exit 1; fi
+# A reload costs about as much as the rest of the task: do it only when systemd says the
+# unit's file changed, or does not know the unit yet.
+if [ "$RELOAD" = 1 ] && [ "$CHECK" != 1 ]; then
+  case "$(systemctl show -p NeedDaemonReload,LoadState --value "$UNIT" 2>/dev/null | tr '\n' ' ')" in
+    *yes*|*not-found*) systemctl daemon-reload || exit 1 ;;
+  esac
+fi
 if [ -n "$ENABLED" ]; then
   cur=$(systemctl is-enabled "$UNIT" 2>/dev/null)
   if [ "$ENABLED" = 1 ] && [ "$cur" != enabled ]; then

@@ -28,6 +28,8 @@ type Target struct {
 	Become bool
 	// Env is exported to every command run, after become (so sudo's reset does not drop it).
 	Env map[string]string
+	// Memo holds the checksums of the host's files verified earlier; nil disables it.
+	Memo *FileMemo
 
 	sudoOnce *sync.Once
 	sudoErr  *error

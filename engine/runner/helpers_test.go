@@ -216,7 +216,7 @@ func probe(h *conntest.Host, line string) connection.Result {
 	var out strings.Builder
 	if f, found := h.File(p); found {
 		sum := sha256.Sum256(f.Data)
-		fmt.Fprintf(&out, "exists %s %o root root\n", hex.EncodeToString(sum[:]), f.Mode.Perm())
+		fmt.Fprintf(&out, "exists %s %o root root %d:1.0:1\n", hex.EncodeToString(sum[:]), f.Mode.Perm(), len(f.Data))
 	} else {
 		out.WriteString("absent\n")
 	}

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/kplay-dev/kplay/engine/connection"
 	"github.com/kplay-dev/kplay/engine/eval"
 	"github.com/kplay-dev/kplay/engine/facts"
+	"github.com/kplay-dev/kplay/engine/internal/atomicfile"
 	"github.com/kplay-dev/kplay/engine/inventory"
 	"github.com/kplay-dev/kplay/engine/modules"
 	"github.com/kplay-dev/kplay/engine/output"
@@ -72,6 +75,8 @@ type Runner struct {
 	started bool
 	// stopped is set when a play with any_errors_fatal failed: no later play runs.
 	stopped bool
+	// memos hold, per host, the checksums of files verified there (see modules.FileMemo).
+	memos map[string]*modules.FileMemo
 }
 
 type varsKey struct {
@@ -157,6 +162,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	r.closeConns()
+	r.saveFileMemos()
 	recap := r.recap(time.Since(start), ctx.Err() != nil)
 	r.Sink.Emit(recap)
 	return &Result{Recap: recap}, nil
@@ -264,6 +270,7 @@ func (r *Runner) target(ctx context.Context, h *inventory.Host, become bool) (*m
 		return nil, err
 	}
 	t := modules.NewTarget(h.Name, hc.conn, h.Local(), h.User, &hc.probe)
+	t.Memo = r.fileMemo(h)
 	return t.WithBecome(become), nil
 }
 
@@ -293,4 +300,43 @@ func (r *Runner) recap(d time.Duration, interrupted bool) output.Recap {
 		}
 	}
 	return rc
+}
+
+func (r *Runner) memoPath(host string) string {
+	return filepath.Join(r.Inv.StateDir, "uploads", host+".json")
+}
+
+// fileMemo returns h's memo of verified files, read from the state directory on first use;
+// --flush-cache starts it empty.
+func (r *Runner) fileMemo(h *inventory.Host) *modules.FileMemo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.memos == nil {
+		r.memos = map[string]*modules.FileMemo{}
+	}
+	m := r.memos[h.Name]
+	if m == nil {
+		m = modules.NewFileMemo()
+		if !r.Opts.FlushCache {
+			if b, err := os.ReadFile(r.memoPath(h.Name)); err == nil {
+				m = modules.LoadFileMemo(b)
+			}
+		}
+		r.memos[h.Name] = m
+	}
+	return m
+}
+
+func (r *Runner) saveFileMemos() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for host, m := range r.memos {
+		b, dirty := m.Marshal()
+		if !dirty {
+			continue
+		}
+		if err := atomicfile.Write(r.memoPath(host), b, 0o600); err != nil {
+			r.Sink.Emit(output.Warning{Host: host, Msg: "saving the memo of verified files: " + err.Error()})
+		}
+	}
 }

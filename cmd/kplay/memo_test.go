@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A file verified once is trusted while its size, time and inode stay the same (the rsync
+// quick check), and checked again as soon as one of them moves.
+func TestVerifiedFilesAreRemembered(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(`play "p" {
+  hosts        = "deploy"
+  gather_facts = false
+  task "file" {
+    copy {
+      content = "aaaa"
+      dest    = "`+out+`"
+    }
+  }
+}
+`), 0o644)
+	run := func(want string) {
+		t.Helper()
+		r := runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl")
+		if r.code != 0 || !strings.Contains(r.stdout, want+": [deploy]") {
+			t.Fatalf("want %s:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	run("changed") // created
+	run("ok")      // hashed once, remembered
+	memo, err := os.ReadFile(filepath.Join(dir, "state/uploads/deploy.json"))
+	if err != nil || !strings.Contains(string(memo), out) {
+		t.Fatalf("no memo of %s: %v %s", out, err, memo)
+	}
+
+	// Rewritten in place with the same size and time: the memo is trusted, by design.
+	st, _ := os.Stat(out)
+	f, _ := os.OpenFile(out, os.O_WRONLY, 0)
+	f.WriteString("bbbb")
+	f.Close()
+	os.Chtimes(out, st.ModTime(), st.ModTime())
+	run("ok")
+	// Its time moved: checked again and put right.
+	os.Chtimes(out, time.Now(), time.Now().Add(time.Minute))
+	run("changed")
+	if b, _ := os.ReadFile(out); string(b) != "aaaa" {
+		t.Errorf("content %q, want aaaa", b)
+	}
+	run("ok") // remembered again
+
+	// --flush-cache forgets the memo: the same in-place rewrite is now found.
+	st, _ = os.Stat(out)
+	f, _ = os.OpenFile(out, os.O_WRONLY, 0)
+	f.WriteString("cccc")
+	f.Close()
+	os.Chtimes(out, st.ModTime(), st.ModTime())
+	if r := runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl", "--flush-cache"); r.code != 0 || !strings.Contains(r.stdout, "changed: [deploy]") {
+		t.Fatalf("--flush-cache: exit %d\n%s", r.code, r.stdout)
+	}
+}
