@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSite deploys the whole site on the lab and checks it: one lab, one state directory,
@@ -63,6 +64,7 @@ func TestSite(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("re-run failed:\n%s", r.dump())
 		}
+		t.Logf("whole-site re-run: %s", time.Duration(r.recap.Duration).Round(time.Millisecond))
 		for host, c := range r.recap.Counts {
 			if c.Changed != 0 {
 				t.Errorf("%s: changed=%d on a re-run\n%s", host, c.Changed, r.dump())
@@ -286,9 +288,15 @@ func TestSite(t *testing.T) {
 // etcdctl runs the staged etcdctl on the deploy host against every member over TLS.
 func (s *site) etcdctl(t *testing.T, args ...string) string {
 	t.Helper()
+	return s.etcdctlAt(t, "https://10.77.0.11:2379,https://10.77.0.12:2379,https://10.77.0.13:2379", args...)
+}
+
+// etcdctlAt is etcdctl against the given endpoints only.
+func (s *site) etcdctlAt(t *testing.T, endpoints string, args ...string) string {
+	t.Helper()
 	pki := filepath.Join(s.dir, "state/pki")
 	base := []string{
-		"--endpoints=https://10.77.0.11:2379,https://10.77.0.12:2379,https://10.77.0.13:2379",
+		"--endpoints=" + endpoints,
 		"--cacert=" + filepath.Join(pki, "ca.pem"),
 		"--cert=" + filepath.Join(pki, "etcd/client.pem"),
 		"--key=" + filepath.Join(pki, "etcd/client-key.pem"),

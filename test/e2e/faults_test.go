@@ -95,7 +95,7 @@ play "long" {
   hosts        = "kube_node"
   gather_facts = false
   task "wait" {
-    shell { cmd = "sleep 6; echo done" }
+    shell { cmd = "sleep 25; echo done" }
   }
 }
 `)
@@ -113,7 +113,7 @@ play "long" {
 
 	t.Run("an etcd member down during a run: the cluster serves, the run brings it back", func(t *testing.T) {
 		on(t, "n1", "systemctl stop etcd")
-		if h := s.etcdctl(t, "endpoint", "health", "--endpoints=https://10.77.0.12:2379,https://10.77.0.13:2379"); strings.Count(h, "is healthy") != 2 {
+		if h := s.etcdctlAt(t, "https://10.77.0.12:2379,https://10.77.0.13:2379", "endpoint", "health"); strings.Count(h, "is healthy") != 2 {
 			t.Fatalf("two members do not serve:\n%s", h)
 		}
 		if out, err := s.kubectlErr("get", "nodes", "-o", "name"); err != nil {

@@ -167,6 +167,7 @@ type recap struct {
 		OK, Changed, Unreachable, Failed, Skipped int
 	} `json:"counts"`
 	Uploaded int64 `json:"bytes_uploaded"`
+	Duration int64 `json:"duration_ns"`
 }
 
 type runResult struct {
