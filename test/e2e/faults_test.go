@@ -123,9 +123,7 @@ play "long" {
 		if r.code != 0 || len(changedOn(r, "etcd : start etcd")) != 1 {
 			t.Errorf("the run did not start n1's etcd again:\n%s", r.dump())
 		}
-		if h := s.etcdctl(t, "endpoint", "health", "--cluster"); strings.Count(h, "is healthy") != 3 {
-			t.Errorf("cluster after the run:\n%s", h)
-		}
+		s.etcdHealthy(t)
 	})
 
 	t.Run("etcd keeps its members and data through every run", func(t *testing.T) {
