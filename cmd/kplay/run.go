@@ -21,6 +21,7 @@ import (
 	"github.com/kplay-dev/kplay/engine/connection/ssh"
 	"github.com/kplay-dev/kplay/engine/inventory"
 	"github.com/kplay-dev/kplay/engine/output"
+	"github.com/kplay-dev/kplay/engine/runlock"
 	"github.com/kplay-dev/kplay/engine/runner"
 )
 
@@ -97,6 +98,11 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 	if f.listHosts || f.listTasks || f.listTags {
 		return listPlan(out, p, tags, f)
 	}
+	lock, err := runlock.Acquire(p.inv.StateDir)
+	if err != nil {
+		return &exitError{code: exitBadOptions, msg: err.Error()}
+	}
+	defer lock.Release()
 	logger, closeLog, err := openLog(f.logFile, f.verbose)
 	if err != nil {
 		return &exitError{code: exitBadOptions, msg: err.Error()}
