@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 
@@ -44,6 +45,7 @@ type runFlags struct {
 	listHosts      bool
 	listTasks      bool
 	listTags       bool
+	step           bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -76,6 +78,7 @@ func newRunCmd() *cobra.Command {
 	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the tasks --tags selects, per play, and exit")
 	fl.BoolVar(&f.listTags, "list-tags", false, "list the tags of the selected tasks, per play, and exit")
 	fl.DurationVar(&f.interruptWait, "interrupt-wait", 10*time.Second, "after Ctrl-C, how long to wait for commands in flight")
+	fl.BoolVar(&f.step, "step", false, "ask before each task whether to run it: y, n (skip) or c (run the rest unasked)")
 	return cmd
 }
 
@@ -86,6 +89,10 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 	}
 	if f.forks < 1 {
 		return &exitError{code: exitBadOptions, msg: fmt.Sprintf("--forks must be at least 1, not %d", f.forks)}
+	}
+	step, err := stepper(cmd, f)
+	if err != nil {
+		return err
 	}
 	p, err := load(cmd.ErrOrStderr(), path, f.loadFlags)
 	if err != nil {
@@ -119,8 +126,31 @@ func runPlaybook(cmd *cobra.Command, path string, f *runFlags) error {
 		},
 		Sink: sink(out, f),
 		Dial: dialer(p.inv, f),
+		Step: step,
 	}
 	return execute(r, f.interruptWait)
+}
+
+// stepper is what --step asks through. Answers come from stdin: a terminal, or a pipe or
+// file of answers (echoed, so the output reads as a session). Any other stdin, /dev/null
+// above all, is refused: no answer would ever come. Questions go with the human output,
+// or to stderr under --output json so stdout stays one JSON object per line.
+func stepper(cmd *cobra.Command, f *runFlags) (runner.Stepper, error) {
+	if !f.step {
+		return nil, nil
+	}
+	in, tty := cmd.InOrStdin(), false
+	if fh, ok := in.(*os.File); ok {
+		tty = isatty.IsTerminal(fh.Fd())
+		if fi, err := fh.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && !tty {
+			return nil, &exitError{code: exitBadOptions, msg: "--step reads answers from stdin, which is neither a terminal nor a pipe or file of answers"}
+		}
+	}
+	questions := cmd.OutOrStdout()
+	if f.outputFormat == "json" {
+		questions = cmd.ErrOrStderr()
+	}
+	return output.NewStepPrompt(in, questions, !tty), nil
 }
 
 // execute runs r, turning the first Ctrl-C into a cancellation that in-flight commands get

@@ -72,6 +72,24 @@ type FileDiff struct {
 	Note   string `json:"note,omitempty"`
 }
 
+// FactSource says where a host's facts came from.
+type FactSource string
+
+// The sources of facts, with the words `kplay facts` uses.
+const (
+	FactsFromCache FactSource = "cache"
+	FactsGathered  FactSource = "gathered"
+)
+
+// FactsLoaded says where the facts a play uses for a host came from: the cache, with its
+// age and the TTL it was trusted under, or a fresh gather.
+type FactsLoaded struct {
+	Host   string        `json:"host"`
+	Source FactSource    `json:"source"`
+	Age    time.Duration `json:"age_ns,omitempty"`
+	TTL    time.Duration `json:"ttl_ns,omitempty"`
+}
+
 // Warning is something the user should know that is not a failure.
 type Warning struct {
 	Host string `json:"host,omitempty"`
@@ -103,8 +121,9 @@ type Recap struct {
 	Transferred int64 `json:"bytes_uploaded"`
 }
 
-func (PlayStart) Type() string  { return "play" }
-func (TaskStart) Type() string  { return "task" }
-func (HostResult) Type() string { return "result" }
-func (Warning) Type() string    { return "warning" }
-func (Recap) Type() string      { return "recap" }
+func (PlayStart) Type() string   { return "play" }
+func (TaskStart) Type() string   { return "task" }
+func (HostResult) Type() string  { return "result" }
+func (Warning) Type() string     { return "warning" }
+func (FactsLoaded) Type() string { return "facts" }
+func (Recap) Type() string       { return "recap" }

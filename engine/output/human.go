@@ -68,9 +68,33 @@ func (h *Human) Emit(e Event) {
 			prefix += " " + e.Host + ":"
 		}
 		fmt.Fprintf(h.w, "%s %s\n", h.magenta(prefix), e.Msg)
+	case FactsLoaded:
+		if h.Verbose > 0 {
+			fmt.Fprintln(h.w, factsLine(e))
+		}
 	case Recap:
 		h.recap(e)
 	}
+}
+
+// factsLine says where a host's facts came from, as -v shows it.
+func factsLine(e FactsLoaded) string {
+	if e.Source == FactsFromCache {
+		return fmt.Sprintf("facts %s: cached %s ago (ttl %s)", e.Host, shortDuration(e.Age), shortDuration(e.TTL))
+	}
+	return fmt.Sprintf("facts %s: %s", e.Host, e.Source)
+}
+
+// shortDuration writes d to the second without zero units: 1h, 2h30m, 3m12s.
+func shortDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func banner(title string) string {

@@ -100,6 +100,8 @@ type rig struct {
 	sink  *recorder
 	// ctx, when set, is the context of the run.
 	ctx context.Context
+	// step, when set, is asked before each task, as --step asks the user.
+	step runner.Stepper
 }
 
 // newRig writes files (paths relative to a temporary directory; hosts.hcl and site.hcl at
@@ -149,6 +151,7 @@ func (rg *rig) run() (*runner.Result, error) {
 		Dial: func(ctx context.Context, h *inventory.Host) (connection.Conn, error) {
 			return rg.fleet.Dial(ctx, h.Name)
 		},
+		Step: rg.step,
 	}
 	ctx := rg.ctx
 	if ctx == nil {

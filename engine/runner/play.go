@@ -151,7 +151,9 @@ func (r *Runner) gatherFacts(ctx context.Context, p *config.Play, hosts []*inven
 	sem := make(chan struct{}, r.Opts.Forks)
 	var mu sync.Mutex
 	var failed []output.HostResult
-	for _, h := range hosts {
+	// Where each host's facts came from is reported in host order, not as gathers end.
+	loaded := make([]output.FactsLoaded, len(hosts))
+	for i, h := range hosts {
 		if r.state(h).factsReady {
 			continue // an earlier play of this run has them
 		}
@@ -160,9 +162,10 @@ func (r *Runner) gatherFacts(ctx context.Context, p *config.Play, hosts []*inven
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			err := r.factsFor(ctx, h)
+			ev, err := r.factsFor(ctx, h)
 			if err == nil {
 				r.state(h).factsReady = true
+				loaded[i] = ev
 			}
 			if err != nil {
 				st := r.state(h)
@@ -181,6 +184,11 @@ func (r *Runner) gatherFacts(ctx context.Context, p *config.Play, hosts []*inven
 		}()
 	}
 	wg.Wait()
+	for _, ev := range loaded {
+		if ev.Host != "" {
+			r.Sink.Emit(ev)
+		}
+	}
 	if len(failed) > 0 {
 		r.Sink.Emit(output.TaskStart{Play: p.Name, Name: "gather facts"})
 		for _, f := range failed {
@@ -193,38 +201,44 @@ func (r *Runner) gatherFacts(ctx context.Context, p *config.Play, hosts []*inven
 // refreshFacts gathers h's facts again, bypassing the cache, after a task with
 // refresh_facts changed the host; a failure is a warning, the old facts stay.
 func (r *Runner) refreshFacts(ctx context.Context, h *inventory.Host) {
-	if err := r.gatherFresh(ctx, h); err != nil {
+	ev, err := r.gatherFresh(ctx, h)
+	if err != nil {
 		r.Sink.Emit(output.Warning{Host: h.Name, Msg: "refreshing facts: " + err.Error()})
+		return
 	}
+	r.Sink.Emit(ev)
 }
 
-func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) error {
+// factsFor gives h its facts for the play, from the cache while they are fresh, and says
+// where they came from.
+func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) (output.FactsLoaded, error) {
 	if f, age := r.cache.Load(h.Name, h.Address); f != nil {
 		r.Log.Debug("facts from cache", "host", h.Name, "age", age)
 		// The connection is still opened now, so an unreachable host is found at the
 		// start of the play rather than in the middle of it.
 		if _, err := r.conn(ctx, h); err != nil {
-			return asUnreachable(h, err)
+			return output.FactsLoaded{}, asUnreachable(h, err)
 		}
-		return r.setFacts(h, f)
+		ev := output.FactsLoaded{Host: h.Name, Source: output.FactsFromCache, Age: age, TTL: r.cache.TTL}
+		return ev, r.setFacts(h, f)
 	}
 	return r.gatherFresh(ctx, h)
 }
 
 // gatherFresh gathers h's facts over its connection and caches them.
-func (r *Runner) gatherFresh(ctx context.Context, h *inventory.Host) error {
+func (r *Runner) gatherFresh(ctx context.Context, h *inventory.Host) (output.FactsLoaded, error) {
 	t, err := r.target(ctx, h, false)
 	if err != nil {
-		return err
+		return output.FactsLoaded{}, err
 	}
 	f, err := facts.Gather(ctx, t.Conn)
 	if err != nil {
-		return err
+		return output.FactsLoaded{}, err
 	}
 	if err := r.cache.Store(h.Name, h.Address, f); err != nil {
 		r.Log.Warn("storing facts", "host", h.Name, "err", err)
 	}
-	return r.setFacts(h, f)
+	return output.FactsLoaded{Host: h.Name, Source: output.FactsGathered}, r.setFacts(h, f)
 }
 
 // preloadFacts makes every host's cached facts visible before any play, so hosts["n1"].facts

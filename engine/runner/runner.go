@@ -47,6 +47,13 @@ type Options struct {
 	StartAt string
 }
 
+// Stepper confirms each task before it runs, as ansible-playbook --step does. The runner
+// asks one question at a time, never about a handler, and only for a task that has hosts
+// to run on. An error (nobody left to answer) stops the run as an interruption would.
+type Stepper interface {
+	Confirm(task string) (output.StepAnswer, error)
+}
+
 // Dialer opens a connection to a host.
 type Dialer func(ctx context.Context, h *inventory.Host) (connection.Conn, error)
 
@@ -60,6 +67,8 @@ type Runner struct {
 	Sink     output.Sink
 	Dial     Dialer
 	Log      *slog.Logger
+	// Step, when set, is asked before each task whether to run it; nil runs every task.
+	Step Stepper
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
@@ -77,6 +86,10 @@ type Runner struct {
 	stopped bool
 	// memos hold, per host, the checksums of files verified there (see modules.FileMemo).
 	memos map[string]*modules.FileMemo
+	// stepAll is set once the --step answer was "continue": no more questions.
+	stepAll bool
+	// cancel ends the run's context, as an interruption does.
+	cancel context.CancelFunc
 }
 
 type varsKey struct {
@@ -140,6 +153,8 @@ func (r *Result) any(f func(output.Counts) bool) bool {
 // happened on hosts is in the Result.
 func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
+	ctx, r.cancel = context.WithCancel(ctx)
+	defer r.cancel()
 	r.setup()
 	limit, err := r.limitHosts()
 	if err != nil {

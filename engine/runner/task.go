@@ -23,16 +23,17 @@ import (
 // allows ten sessions per connection by default.
 const itemConcurrency = 8
 
-// runTask runs t on every host in parallel, at most Forks at a time, and waits for all.
+// runTask runs t on every host in parallel, at most Forks at a time, and waits for all;
+// a task the --step answer declines is reported as skipped instead.
 func (r *Runner) runTask(ctx context.Context, p *config.Play, t *config.Task, hosts []*inventory.Host) {
 	if len(hosts) == 0 {
 		return
 	}
-	role := ""
-	if t.Role != nil {
-		role = t.Role.Name
+	if !r.stepAllows(t) {
+		r.skipTask(ctx, p, t, hosts)
+		return
 	}
-	r.Sink.Emit(output.TaskStart{Play: p.Name, Name: t.Name, Role: role, Handler: t.Handler, Check: r.Opts.Check})
+	r.Sink.Emit(taskStart(p, t, r.Opts.Check))
 	if t.RunOnce {
 		r.runOnce(ctx, p, t, hosts)
 		return
@@ -53,6 +54,14 @@ func (r *Runner) runTask(ctx context.Context, p *config.Play, t *config.Task, ho
 		}()
 	}
 	wg.Wait()
+}
+
+func taskStart(p *config.Play, t *config.Task, check bool) output.TaskStart {
+	role := ""
+	if t.Role != nil {
+		role = t.Role.Name
+	}
+	return output.TaskStart{Play: p.Name, Name: t.Name, Role: role, Handler: t.Handler, Check: check}
 }
 
 // runOnce runs t on the first host only and gives every host its registered result.

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// runKplayWithInput runs the binary as runKplay does, with stdin read from input.
+func runKplayWithInput(t *testing.T, dir, input string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(kplayBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+t.TempDir(), "SSH_AUTH_SOCK=")
+	cmd.Stdin = strings.NewReader(input)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running kplay: %v", err)
+	}
+	return res
+}
+
+// stepProject is a play of four debug tasks on the deploy host.
+func stepProject(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	site := "play \"p\" {\n  hosts = \"all\"\n  gather_facts = false\n"
+	for _, name := range []string{"first", "second", "third", "fourth"} {
+		site += "  task \"" + name + "\" {\n    debug { msg = \"ran " + name + "\" }\n  }\n"
+	}
+	site += "}\n"
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(site+"\n"), 0o644)
+	return dir
+}
+
+// --step with answers piped on stdin: n skips, y runs, c runs this task and the rest unasked.
+func TestStepPipedAnswers(t *testing.T) {
+	dir := stepProject(t)
+	r := runKplayWithInput(t, dir, "n\ny\nc\n", "run", "site.hcl", "-i", "hosts.hcl", "--step")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"Perform task: first (N)o/(y)es/(c)ontinue: n\n",
+		"Perform task: second (N)o/(y)es/(c)ontinue: y\n",
+		"Perform task: third (N)o/(y)es/(c)ontinue: c\n",
+		"skipped: [deploy]", "ran second", "ran third", "ran fourth", "skipped=1",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "ran first") || strings.Count(r.stdout, "Perform task:") != 3 {
+		t.Errorf("task first ran, or a question was asked after c:\n%s", r.stdout)
+	}
+}
+
+// Under --output json the questions go to stderr and stdout stays JSON lines.
+func TestStepJSONKeepsStdoutJSON(t *testing.T) {
+	dir := stepProject(t)
+	r := runKplayWithInput(t, dir, "y\nn\nn\nn\n", "run", "site.hcl", "-i", "hosts.hcl", "--step", "-o", "json")
+	if r.code != 0 || strings.Count(r.stderr, "Perform task:") != 4 {
+		t.Fatalf("exit %d, want 0 and four questions on stderr\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	statuses := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var ev struct {
+			Type  string
+			Event struct{ Task, Status string }
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", line)
+		}
+		if ev.Type == "result" {
+			statuses[ev.Event.Task] = ev.Event.Status
+		}
+	}
+	want := map[string]string{"first": "ok", "second": "skipped", "third": "skipped", "fourth": "skipped"}
+	for task, s := range want {
+		if statuses[task] != s {
+			t.Errorf("task %s: %q, want %q (all: %v)", task, statuses[task], s, statuses)
+		}
+	}
+}
+
+// Answers that run out stop the run as an interruption (exit 99); a stdin that can give no
+// answer at all (/dev/null) is a bad option (exit 5) before anything runs.
+func TestStepWithoutAnswers(t *testing.T) {
+	dir := stepProject(t)
+	r := runKplayWithInput(t, dir, "y\n", "run", "site.hcl", "-i", "hosts.hcl", "--step")
+	if r.code != 99 || !strings.Contains(r.stdout, "ran first") || strings.Contains(r.stdout, "ran second") ||
+		!strings.Contains(r.stdout, `no answer about task "second"`) {
+		t.Errorf("answers ran out: exit %d, want 99 after the first task\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl", "--step")
+	if r.code != 5 || !strings.Contains(r.stderr, "--step") || strings.Contains(r.stdout, "PLAY") {
+		t.Errorf("stdin /dev/null: exit %d, want 5 naming --step\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// -v says whether each host's facts were gathered or came from the cache, and how old they
+// are; --flush-cache gathers them again.
+func TestVerboseFactsSource(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte("play \"p\" {\n  hosts = \"all\"\n  task \"t\" {\n    debug { msg = facts.kernel }\n  }\n}\n"), 0o644)
+	run := func(args ...string) string {
+		t.Helper()
+		r := runKplay(t, dir, append([]string{"run", "site.hcl", "-i", "hosts.hcl"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		return r.stdout
+	}
+	if out := run("-v"); !strings.Contains(out, "facts deploy: gathered\n") {
+		t.Errorf("first run:\n%s", out)
+	}
+	cached := regexp.MustCompile(`facts deploy: cached (\d+m)?\d+s ago \(ttl 2h\)\n`)
+	if out := run("-v"); !cached.MatchString(out) {
+		t.Errorf("second run does not report the cached facts' age:\n%s", out)
+	}
+	if out := run("-v", "--fact-ttl", "90m"); !strings.Contains(out, "(ttl 1h30m)") {
+		t.Errorf("--fact-ttl 90m is not the TTL reported:\n%s", out)
+	}
+	if out := run(); strings.Contains(out, "facts deploy:") {
+		t.Errorf("without -v the facts' source is shown:\n%s", out)
+	}
+	if out := run("-o", "json"); !strings.Contains(out, `"type":"facts","time":`) || !strings.Contains(out, `"source":"cache"`) {
+		t.Errorf("JSON lacks the facts event:\n%s", out)
+	}
+	if out := run("-v", "--flush-cache"); !strings.Contains(out, "facts deploy: gathered\n") || cached.MatchString(out) {
+		t.Errorf("--flush-cache does not gather again:\n%s", out)
+	}
+}
