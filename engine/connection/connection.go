@@ -33,12 +33,16 @@ type Conn interface {
 	// WriteFile writes the content of r to path with the given mode, atomically: the data
 	// goes to a temporary file in the same directory, which is renamed over path only once
 	// it is complete, so a reader or a crash never sees half a file. The parent directory
-	// must exist.
+	// must exist. The temporary entry's name starts with StagePrefix.
 	WriteFile(ctx context.Context, path string, r io.Reader, mode fs.FileMode) error
 
 	// Close ends the connection. Calls in flight fail.
 	Close() error
 }
+
+// StagePrefix starts the name of every temporary entry made beside a file being written, so
+// the leftovers of a process killed mid-write can be found by name.
+const StagePrefix = ".kplay-tmp-"
 
 // Cmd is a command for Run, shaped like os/exec.Cmd.
 type Cmd struct {

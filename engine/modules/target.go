@@ -30,6 +30,11 @@ type Target struct {
 	Env map[string]string
 	// Memo holds the checksums of the host's files verified earlier; nil disables it.
 	Memo *FileMemo
+	// OnStage, when set, is told of every directory WriteFile is about to leave a staging
+	// entry (named connection.StagePrefix...) in, and whether removing it needs root, before the entry
+	// exists. A killed run cannot remove its entries; the runner records the directories so
+	// the next run can. An error stops the write.
+	OnStage func(dir string, root bool) error
 
 	sudoOnce *sync.Once
 	sudoErr  *error
@@ -123,13 +128,26 @@ func (t *Target) ReadFile(ctx context.Context, p string, max int64) ([]byte, err
 // file the login user owns, which root then moves beside the destination and renames.
 func (t *Target) WriteFile(ctx context.Context, p string, r io.Reader, mode fs.FileMode) error {
 	if !t.sudo() {
+		if err := t.noteStage(path.Dir(p), false); err != nil {
+			return err
+		}
 		return t.Conn.WriteFile(ctx, p, r, mode)
 	}
-	tmp := fmt.Sprintf("/tmp/.kplay-%d", rand.Uint64())
+	// Before the upload: a host without working sudo would keep the file in /tmp.
+	if err := t.checkSudo(ctx); err != nil {
+		return err
+	}
+	if err := t.noteStage("/tmp", false); err != nil {
+		return err
+	}
+	if err := t.noteStage(path.Dir(p), true); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("/tmp/%s%d", connection.StagePrefix, rand.Uint64())
 	if err := t.Conn.WriteFile(ctx, tmp, r, 0o600); err != nil {
 		return err
 	}
-	staged := path.Join(path.Dir(p), fmt.Sprintf(".kplay-%d", rand.Uint64()))
+	staged := path.Join(path.Dir(p), fmt.Sprintf("%s%d", connection.StagePrefix, rand.Uint64()))
 	cmd := fmt.Sprintf("cp -- %[1]s %[2]s && chmod %[4]o %[2]s && chown root:root %[2]s && mv -f -- %[2]s %[3]s; rc=$?; rm -f -- %[1]s %[2]s; exit $rc",
 		funcs.ShellQuote(tmp), funcs.ShellQuote(staged), funcs.ShellQuote(p), mode.Perm())
 	res, err := t.Run(ctx, cmd, nil)
@@ -140,6 +158,27 @@ func (t *Target) WriteFile(ctx context.Context, p string, r io.Reader, mode fs.F
 		return fmt.Errorf("writing %s: %s", p, bytes.TrimSpace(res.Stderr))
 	}
 	return nil
+}
+
+func (t *Target) noteStage(dir string, root bool) error {
+	if t.OnStage == nil {
+		return nil
+	}
+	if err := t.OnStage(dir, root); err != nil {
+		return fmt.Errorf("recording where %s stages uploads: %w", t.Name, err)
+	}
+	return nil
+}
+
+// SweepStagesCommand is a shell command that removes the staging entries a killed run left
+// in dirs. It only looks one level deep and only at names with connection.StagePrefix.
+func SweepStagesCommand(dirs []string) string {
+	quoted := make([]string, len(dirs))
+	for i, d := range dirs {
+		quoted[i] = funcs.ShellQuote(d)
+	}
+	return "find " + strings.Join(quoted, " ") + " -mindepth 1 -maxdepth 1 -name '" + connection.StagePrefix +
+		"*' -exec rm -rf -- {} + 2>/dev/null; true"
 }
 
 // exports renders env as shell assignments, names sorted so a command line is stable.

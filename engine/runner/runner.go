@@ -86,6 +86,8 @@ type Runner struct {
 	stopped bool
 	// memos hold, per host, the checksums of files verified there (see modules.FileMemo).
 	memos map[string]*modules.FileMemo
+	// stages records where writes stage their data, for sweeping after a killed run.
+	stages *stageLog
 	// stepAll is set once the --step answer was "continue": no more questions.
 	stepAll bool
 	// cancel ends the run's context, as an interruption does.
@@ -125,6 +127,8 @@ type hostConn struct {
 	conn  connection.Conn
 	err   error
 	probe modules.Probe
+	// unswept is set while staging entries of an earlier run may still be on the host.
+	unswept bool
 }
 
 // Result is what a run came to.
@@ -178,6 +182,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	}
 	r.closeConns()
 	r.saveFileMemos()
+	r.forgetStages()
 	recap := r.recap(time.Since(start), ctx.Err() != nil)
 	r.Sink.Emit(recap)
 	return &Result{Recap: recap}, nil
@@ -198,6 +203,7 @@ func (r *Runner) setup() {
 	r.varsCache = map[varsKey]cachedVars{}
 	r.cache = &facts.Cache{Dir: r.Inv.StateDir + "/facts", TTL: r.Opts.FactTTL}
 	r.pending = &pendingStore{dir: r.Inv.StateDir + "/pending-handlers"}
+	r.stages = &stageLog{dir: r.Inv.StateDir + "/staging"}
 	r.preloadFacts()
 }
 
@@ -272,6 +278,9 @@ func (r *Runner) conn(ctx context.Context, h *inventory.Host) (*hostConn, error)
 			hc.conn = &countingConn{Conn: c, n: &r.uploaded}
 		}
 		r.Log.Debug("dial", "host", h.Name, "address", h.Address, "took", time.Since(start), "err", err)
+		if c != nil {
+			r.sweepStages(ctx, h, hc)
+		}
 	})
 	return hc, hc.err
 }
@@ -286,6 +295,7 @@ func (r *Runner) target(ctx context.Context, h *inventory.Host, become bool) (*m
 	}
 	t := modules.NewTarget(h.Name, hc.conn, h.Local(), h.User, &hc.probe)
 	t.Memo = r.fileMemo(h)
+	t.OnStage = func(dir string, root bool) error { return r.stages.note(h.Name, dir, root) }
 	return t.WithBecome(become), nil
 }
 

@@ -140,7 +140,7 @@ func (c *Conn) WriteFile(ctx context.Context, path string, r io.Reader, mode fs.
 		return err
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".kplay-tmp-*")
+	tmp, err := os.CreateTemp(dir, connection.StagePrefix+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -17,9 +17,6 @@ import (
 	"github.com/kplay-dev/kplay/engine/connection"
 )
 
-// tmpPrefix names the private directories WriteFile stages files in.
-const tmpPrefix = ".kplay-tmp-"
-
 // sftpClient returns the connection's SFTP client, opening it on first use. A client whose
 // subsystem has ended is replaced on the next call.
 func (c *Conn) sftpClient(ctx context.Context) (*sftp.Client, error) {
@@ -131,7 +128,7 @@ func (c *Conn) WriteFile(ctx context.Context, name string, r io.Reader, mode fs.
 func makeStage(sc *sftp.Client, dir string) (string, error) {
 	random := make([]byte, 8)
 	_, _ = rand.Read(random)
-	stage := path.Join(dir, tmpPrefix+hex.EncodeToString(random))
+	stage := path.Join(dir, connection.StagePrefix+hex.EncodeToString(random))
 	if err := sc.Mkdir(stage); err != nil {
 		return "", err
 	}
