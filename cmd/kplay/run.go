@@ -217,17 +217,31 @@ func kplayObject(p *project, check, diff bool) map[string]cty.Value {
 }
 
 // dialer connects to hosts as the inventory says: the deploy host locally, the others
-// over SSH with host keys checked.
+// over SSH with host keys checked. What the inventory leaves unset comes from its OpenSSH
+// client configuration (~/.ssh/config), read once, at the first SSH host.
 func dialer(inv *inventory.Inventory, f *runFlags) runner.Dialer {
 	knownHosts := f.knownHosts
 	if knownHosts == "" {
 		knownHosts = inv.Defaults.KnownHosts
 	}
+	resolver := sshResolver(inv, ssh.Config{
+		UseAgent: os.Getenv("SSH_AUTH_SOCK") != "", KnownHostsFile: knownHosts,
+		AcceptNewHostKeys: f.acceptNew, ConnectTimeout: f.connectTimeout,
+		KeepAlive: 15 * time.Second,
+	})
 	return func(ctx context.Context, h *inventory.Host) (connection.Conn, error) {
 		if h.Local() {
 			return local.New(), nil
 		}
-		c, err := ssh.Dial(ctx, sshConfig(inv, h, knownHosts, f))
+		r, err := resolver()
+		if err != nil {
+			return nil, &connection.UnreachableError{Host: h.Name, Err: err}
+		}
+		cfg, err := sshConfig(inv, h, r)
+		if err != nil {
+			return nil, &connection.UnreachableError{Host: h.Name, Err: err}
+		}
+		c, err := ssh.Dial(ctx, cfg)
 		if err != nil {
 			return nil, err // a nil *ssh.Conn must not become a non-nil interface
 		}
@@ -236,19 +250,22 @@ func dialer(inv *inventory.Inventory, f *runFlags) runner.Dialer {
 }
 
 // sshConfig says how to reach h, through its jump hosts if it has any (the inventory has
-// checked that they chain without a cycle).
-func sshConfig(inv *inventory.Inventory, h *inventory.Host, knownHosts string, f *runFlags) ssh.Config {
-	cfg := ssh.Config{
-		Host: h.Name, Address: h.Address, Port: h.Port, User: h.User,
-		KeyFiles: h.KeyFiles, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "",
-		KnownHostsFile: knownHosts, AcceptNewHostKeys: f.acceptNew,
-		ConnectTimeout: f.connectTimeout, KeepAlive: 15 * time.Second,
+// checked that they chain without a cycle). The inventory's jump host wins over ProxyJump.
+func sshConfig(inv *inventory.Inventory, h *inventory.Host, r *ssh.Resolver) (ssh.Config, error) {
+	set := inventorySettings(h.Explicit(), h.Address, h.User, h.Port, h.KeyFiles)
+	set.JumpChosen = h.Explicit().Jump || h.Jump != ""
+	cfg, err := r.Resolve(h.Name, set)
+	if err != nil {
+		return cfg, err
 	}
 	if j := inv.Host(h.Jump); j != nil {
-		jump := sshConfig(inv, j, knownHosts, f)
+		jump, err := sshConfig(inv, j, r)
+		if err != nil {
+			return cfg, fmt.Errorf("jump host %s: %w", j.Name, err)
+		}
 		cfg.Jump = &jump
 	}
-	return cfg
+	return cfg, nil
 }
 
 func openLog(path string, verbose int) (*slog.Logger, func(), error) {

@@ -40,6 +40,12 @@ type Conn interface {
 	Close() error
 }
 
+// LoginUser is implemented by connections that log in as some user. The user can come
+// from outside the inventory (~/.ssh/config), and become must know it to decide on sudo.
+type LoginUser interface {
+	LoginUser() string
+}
+
 // StagePrefix starts the name of every temporary entry made beside a file being written, so
 // the leftovers of a process killed mid-write can be found by name.
 const StagePrefix = ".kplay-tmp-"

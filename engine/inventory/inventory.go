@@ -34,7 +34,9 @@ type Inventory struct {
 	groupByName       map[string]*Group
 }
 
-// Defaults are connection settings every host inherits unless it sets its own.
+// Defaults are connection settings every host inherits unless it sets its own. User and
+// Port hold kplay's built-in defaults when the block leaves them out; Explicit tells the
+// two apart.
 type Defaults struct {
 	User       string
 	Port       int
@@ -43,7 +45,26 @@ type Defaults struct {
 	Become     bool
 	// Jump names the host every SSH host is reached through, unless it sets its own.
 	Jump string
+	// SshConfig is the OpenSSH client configuration file that fills in what the inventory
+	// leaves unset; "" when the inventory turns it off. The field is spelled as its
+	// attribute, ssh_config, because the language docs are checked against field names.
+	SshConfig string
+
+	explicit Explicit
 }
+
+// Explicit says which connection settings the inventory wrote rather than left to kplay's
+// built-in defaults (user root, port 22, the host's name as its address). Only settings
+// left unwritten are taken from the OpenSSH client configuration.
+type Explicit struct {
+	Address, User, Port, KeyFiles bool
+	// Jump is true when the inventory chose how to reach the host: through a jump host,
+	// or directly with jump = "".
+	Jump bool
+}
+
+// Explicit says which settings the defaults block wrote.
+func (d Defaults) Explicit() Explicit { return d.explicit }
 
 // Host is one machine.
 type Host struct {
@@ -63,7 +84,13 @@ type Host struct {
 	// Groups lists every group the host is in, directly or through children, ordered
 	// as their variables apply: parents before children, then by name. "all" is first.
 	Groups []*Group
+
+	explicit Explicit
 }
+
+// Explicit says which of the host's connection settings the inventory wrote, in the
+// host's block or in the defaults block. The others hold kplay's built-in defaults.
+func (h *Host) Explicit() Explicit { return h.explicit }
 
 // Local reports whether kplay reaches the host without SSH: it is the deploy host.
 func (h *Host) Local() bool { return h.Connection == "local" }

@@ -384,3 +384,59 @@ host "deploy" {
 		}
 	}
 }
+
+// Explicit tells a setting the inventory wrote, in the host's block or the defaults block,
+// from kplay's built-in default of the same value, so that ~/.ssh/config can fill only the
+// latter.
+func TestExplicitSettings(t *testing.T) {
+	inv := load(t, `
+defaults {
+  port = 22
+  jump = "bastion"
+}
+host "bastion" {}
+host "a" {}
+host "b" {
+  address   = "192.0.2.2"
+  user      = "root"
+  key_files = []
+  jump      = ""
+}
+`)
+	tests := map[string]Explicit{
+		"bastion": {Port: true},
+		"a":       {Port: true, Jump: true},
+		"b":       {Address: true, User: true, Port: true, KeyFiles: true, Jump: true},
+	}
+	for name, want := range tests {
+		if got := inv.Host(name).Explicit(); got != want {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+	if a := inv.Host("a"); a.User != "root" || a.Port != 22 || a.Address != "a" {
+		t.Errorf("a keeps the built-in defaults for display: %+v", a)
+	}
+	if got, want := inv.Defaults.Explicit(), (Explicit{Port: true, Jump: true}); got != want {
+		t.Errorf("defaults: %+v, want %+v", got, want)
+	}
+	if got := load(t, `host "c" {}`).Host("c").Explicit(); got != (Explicit{}) {
+		t.Errorf("a host without settings: %+v", got)
+	}
+}
+
+// ssh_config defaults to ~/.ssh/config, is relative to the inventory file, and "" turns
+// it off.
+func TestSSHConfigPath(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if got := load(t, `host "a" {}`).Defaults.SshConfig; got != filepath.Join(home, ".ssh/config") {
+		t.Errorf("default: %q", got)
+	}
+	inv := load(t, "defaults {\n  ssh_config = \"ssh/config\"\n}\n")
+	if got := inv.Defaults.SshConfig; got != filepath.Join(inv.Dir, "ssh/config") {
+		t.Errorf("relative: %q", got)
+	}
+	if got := load(t, "defaults {\n  ssh_config = \"\"\n}\n").Defaults.SshConfig; got != "" {
+		t.Errorf("turned off: %q", got)
+	}
+}

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -22,7 +23,7 @@ var inventorySchema = &hcl.BodySchema{
 var defaultsSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "user"}, {Name: "port"}, {Name: "key_files"}, {Name: "known_hosts"}, {Name: "become"},
-		{Name: "jump"},
+		{Name: "jump"}, {Name: "ssh_config"},
 	},
 }
 
@@ -42,7 +43,7 @@ func Load(p *config.Parser, path string) (*Inventory, hcl.Diagnostics) {
 	abs, _ := filepath.Abs(path)
 	inv := &Inventory{
 		Path: path, Dir: filepath.Dir(abs),
-		Defaults:    Defaults{User: "root", Port: 22},
+		Defaults:    Defaults{User: "root", Port: 22, SshConfig: defaultSSHConfig()},
 		hostByName:  map[string]*Host{},
 		groupByName: map[string]*Group{},
 	}
@@ -88,20 +89,37 @@ func Load(p *config.Parser, path string) (*Inventory, hcl.Diagnostics) {
 func (inv *Inventory) decodeDefaults(b *hcl.Block) hcl.Diagnostics {
 	c, diags := b.Body.Content(defaultsSchema)
 	d := &inv.Defaults
-	diags = append(diags, decodeLiteral(c.Attributes["user"], &d.User)...)
-	diags = append(diags, decodePort(c.Attributes["port"], &d.Port, "the defaults block")...)
-	diags = append(diags, decodeLiteral(c.Attributes["key_files"], &d.KeyFiles)...)
-	diags = append(diags, decodeLiteral(c.Attributes["known_hosts"], &d.KnownHosts)...)
-	diags = append(diags, decodeLiteral(c.Attributes["become"], &d.Become)...)
-	if at := c.Attributes["jump"]; at != nil {
+	a := c.Attributes
+	diags = append(diags, decodeLiteral(a["user"], &d.User)...)
+	diags = append(diags, decodePort(a["port"], &d.Port, "the defaults block")...)
+	diags = append(diags, decodeLiteral(a["key_files"], &d.KeyFiles)...)
+	diags = append(diags, decodeLiteral(a["known_hosts"], &d.KnownHosts)...)
+	diags = append(diags, decodeLiteral(a["become"], &d.Become)...)
+	diags = append(diags, decodeLiteral(a["ssh_config"], &d.SshConfig)...)
+	if at := a["jump"]; at != nil {
 		diags = append(diags, decodeLiteral(at, &d.Jump)...)
 		inv.defaultsJumpRange = at.Expr.Range()
 	}
+	d.explicit = Explicit{User: a["user"] != nil, Port: a["port"] != nil,
+		KeyFiles: a["key_files"] != nil, Jump: a["jump"] != nil}
 	for i, k := range d.KeyFiles {
 		d.KeyFiles[i] = inv.resolvePath(k)
 	}
 	d.KnownHosts = inv.resolvePath(d.KnownHosts)
+	if a["ssh_config"] != nil {
+		d.SshConfig = inv.resolvePath(d.SshConfig)
+	}
 	return diags
+}
+
+// defaultSSHConfig is the user's OpenSSH client configuration, ~/.ssh/config, or "" when
+// there is no home directory to find it in.
+func defaultSSHConfig() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".ssh", "config")
 }
 
 func (inv *Inventory) decodeHost(b *hcl.Block) hcl.Diagnostics {
@@ -126,8 +144,12 @@ func (inv *Inventory) decodeHost(b *hcl.Block) hcl.Diagnostics {
 		diags = append(diags, decodeLiteral(at, &h.Jump)...)
 		h.jumpRange = at.Expr.Range()
 	}
+	h.explicit = hostExplicit(inv.Defaults.explicit, a)
 	if h.Jump == name {
-		h.Jump = "" // the jump host itself, when the defaults name it, connects directly
+		// The jump host itself, when the defaults name it, is not reached through itself;
+		// the defaults' jump says nothing about how it is reached.
+		h.Jump = ""
+		h.explicit.Jump = a["jump"] != nil
 	}
 	if h.Connection != "ssh" && h.Connection != "local" {
 		diags = append(diags, &hcl.Diagnostic{
@@ -152,6 +174,17 @@ func (inv *Inventory) decodeHost(b *hcl.Block) hcl.Diagnostics {
 	inv.hostByName[name] = h
 	inv.Hosts = append(inv.Hosts, h)
 	return diags
+}
+
+// hostExplicit is what the defaults block wrote, plus what the host's block writes.
+func hostExplicit(defaults Explicit, a hcl.Attributes) Explicit {
+	e := defaults
+	e.Address = a["address"] != nil
+	e.User = e.User || a["user"] != nil
+	e.Port = e.Port || a["port"] != nil
+	e.KeyFiles = e.KeyFiles || a["key_files"] != nil
+	e.Jump = e.Jump || a["jump"] != nil
+	return e
 }
 
 func (inv *Inventory) decodeGroup(b *hcl.Block) hcl.Diagnostics {

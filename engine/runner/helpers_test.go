@@ -102,7 +102,17 @@ type rig struct {
 	ctx context.Context
 	// step, when set, is asked before each task, as --step asks the user.
 	step runner.Stepper
+	// loginUser, per host, is the user the connection says it logged in as, as an SSH
+	// connection does when ~/.ssh/config chose the user.
+	loginUser map[string]string
 }
+
+type loggedIn struct {
+	connection.Conn
+	user string
+}
+
+func (l loggedIn) LoginUser() string { return l.user }
 
 // newRig writes files (paths relative to a temporary directory; hosts.hcl and site.hcl at
 // least) and makes a fleet with every host of the inventory, answering with emulate.
@@ -149,7 +159,11 @@ func (rg *rig) run() (*runner.Result, error) {
 		Playbook: pb, Loader: l, Inv: inv, Opts: rg.opts, Sink: rg.sink,
 		Env: eval.NewEnv(inv, extra, nil, kplay, rg.dir),
 		Dial: func(ctx context.Context, h *inventory.Host) (connection.Conn, error) {
-			return rg.fleet.Dial(ctx, h.Name)
+			c, err := rg.fleet.Dial(ctx, h.Name)
+			if u := rg.loginUser[h.Name]; u != "" && err == nil {
+				return loggedIn{c, u}, nil
+			}
+			return c, err
 		},
 		Step: rg.step,
 	}

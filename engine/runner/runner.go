@@ -129,6 +129,9 @@ type hostConn struct {
 	probe modules.Probe
 	// unswept is set while staging entries of an earlier run may still be on the host.
 	unswept bool
+	// user is the login user; the connection knows it better than the inventory when
+	// ~/.ssh/config chose it.
+	user string
 }
 
 // Result is what a run came to.
@@ -273,7 +276,10 @@ func (r *Runner) conn(ctx context.Context, h *inventory.Host) (*hostConn, error)
 	hc.once.Do(func() {
 		start := time.Now()
 		c, err := r.Dial(ctx, h)
-		hc.conn, hc.err = c, err
+		hc.conn, hc.err, hc.user = c, err, h.User
+		if lu, ok := c.(connection.LoginUser); ok && lu.LoginUser() != "" {
+			hc.user = lu.LoginUser()
+		}
 		if c != nil {
 			hc.conn = &countingConn{Conn: c, n: &r.uploaded}
 		}
@@ -293,7 +299,7 @@ func (r *Runner) target(ctx context.Context, h *inventory.Host, become bool) (*m
 		}
 		return nil, err
 	}
-	t := modules.NewTarget(h.Name, hc.conn, h.Local(), h.User, &hc.probe)
+	t := modules.NewTarget(h.Name, hc.conn, h.Local(), hc.user, &hc.probe)
 	t.Memo = r.fileMemo(h)
 	t.OnStage = func(dir string, root bool) error { return r.stages.note(h.Name, dir, root) }
 	return t.WithBecome(become), nil

@@ -92,7 +92,7 @@ func (r *Runner) sweepStages(ctx context.Context, h *inventory.Host, hc *hostCon
 	if r.Opts.Check {
 		return
 	}
-	t := modules.NewTarget(h.Name, hc.conn, h.Local(), h.User, &hc.probe).WithBecome(root)
+	t := modules.NewTarget(h.Name, hc.conn, h.Local(), hc.user, &hc.probe).WithBecome(root)
 	res, err := t.Run(ctx, modules.SweepStagesCommand(dirs), nil)
 	r.Log.Debug("sweep staging entries", "host", h.Name, "dirs", dirs, "err", err)
 	if err != nil || res.ExitCode != 0 {

@@ -99,3 +99,35 @@ func freshHost(rg *rig, name string) *conntest.Host {
 	}
 	return rg.fleet.Host(name)
 }
+
+// The user the connection logged in as decides become, not the inventory's default: a user
+// that ~/.ssh/config chose is not root just because the inventory did not say.
+func TestBecomeFollowsTheConnectionsLoginUser(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "n1,n2"
+  gather_facts = false
+  become       = true
+  task "as root" {
+    shell { cmd = "echo hi" }
+  }
+}
+`})
+	rg.loginUser = map[string]string{"n1": "ops"}
+	rg.fleet.Host("n1").Handle(func(ctx context.Context, h *conntest.Host, c conntest.Command) (connection.Result, error) {
+		switch {
+		case c.Line == "sudo -n true":
+			return connection.Result{}, nil
+		case strings.HasPrefix(c.Line, "sudo -n -- sh -c "):
+			return connection.Result{Stdout: []byte("hi\n")}, nil
+		}
+		return emulate(ctx, h, c)
+	})
+	rg.mustRun()
+	if got := strings.Join(rg.fleet.Host("n1").Commands(), "|"); got != "sudo -n true|sudo -n -- sh -c 'echo hi'" {
+		t.Errorf("n1, logged in as ops: commands %q, want the sudo probe and the command through sudo", got)
+	}
+	if got := strings.Join(rg.fleet.Host("n2").Commands(), "|"); got != "echo hi" {
+		t.Errorf("n2, logged in as root: commands %q, want no sudo", got)
+	}
+}

@@ -251,6 +251,9 @@ func explainDialError(cfg Config, err error, hostKeys *hostKeyChecker, a *auth) 
 
 // HostKeyFingerprint returns the SHA256 fingerprint of the key the host presented, as
 // ssh-keygen -l prints it.
+// LoginUser is the user the connection logged in as, wherever the setting came from.
+func (c *Conn) LoginUser() string { return c.cfg.User }
+
 func (c *Conn) HostKeyFingerprint() string {
 	if c.hostKey == nil {
 		return ""
