@@ -33,13 +33,21 @@ func bytesSource(b []byte) *source {
 }
 
 // hashCache remembers the checksums of deploy-host files by path, size and modification
-// time, so a re-run does not read hundreds of megabytes of binaries again per host.
-var hashCache sync.Map
+// time, so a re-run does not read hundreds of megabytes of binaries again per host. Hosts
+// asking at the same time share one reading of the file: a first deploy to every node at
+// once would otherwise hash each binary once per node, on the CPU the uploads need.
+var hashCache sync.Map // hashKey → *hashEntry
 
 type hashKey struct {
 	path  string
 	size  int64
 	mtime int64
+}
+
+type hashEntry struct {
+	once sync.Once
+	sum  string
+	err  error
 }
 
 func fileSource(path string) (*source, error) {
@@ -51,23 +59,30 @@ func fileSource(path string) (*source, error) {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	key := hashKey{path, st.Size(), st.ModTime().UnixNano()}
-	src := &source{size: st.Size(), open: func() (io.ReadCloser, error) { return os.Open(path) }}
-	if sum, ok := hashCache.Load(key); ok {
-		src.sum = sum.(string)
-		return src, nil
+	v, _ := hashCache.LoadOrStore(key, &hashEntry{})
+	e := v.(*hashEntry)
+	e.once.Do(func() { e.sum, e.err = readSum(path) })
+	if e.err != nil {
+		hashCache.CompareAndDelete(key, e) // the next caller tries again
+		return nil, e.err
 	}
+	return &source{size: st.Size(), sum: e.sum, open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
+}
+
+// readSum reads a file to hash it; a variable so a test can count the readings.
+var readSum = hashFile
+
+func hashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, err
+		return "", err
 	}
-	src.sum = hex.EncodeToString(h.Sum(nil))
-	hashCache.Store(key, src.sum)
-	return src, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func fsSource(fsys fs.FS, name string) (*source, error) {
