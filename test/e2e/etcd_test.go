@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +76,10 @@ func TestSite(t *testing.T) {
 		if r.recap.Uploaded != 0 {
 			t.Errorf("re-run uploaded %d bytes", r.recap.Uploaded)
 		}
+	})
+
+	t.Run("secrets: keys private on the deploy host and nodes, CA keys only on the deploy host", func(t *testing.T) {
+		s.secretsPrivate(t)
 	})
 
 	kubernetesChecks(t, s)
@@ -388,3 +395,63 @@ func (s *site) etcdHealthy(t *testing.T) {
 		return ""
 	})
 }
+
+// secretsPrivate checks every private key and credential kplay made: mode 0600 (or
+// stricter) in the state directory and on the nodes, and no CA key anywhere on a node, as a
+// file, inside another file, or base64-encoded in a kubeconfig.
+func (s *site) secretsPrivate(t *testing.T) {
+	t.Helper()
+	secret := regexp.MustCompile(`PRIVATE KEY|client-key-data|token:`)
+	var caKeys [][]byte
+	state := filepath.Join(s.dir, "state")
+	filepath.Walk(state, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || info.Size() > 1<<20 {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		if !secret.Match(b) {
+			return nil
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("deploy host: %s holds a secret with mode %o", p, info.Mode().Perm())
+		}
+		if strings.HasSuffix(p, "ca-key.pem") {
+			caKeys = append(caKeys, b)
+		}
+		return nil
+	})
+	if len(caKeys) == 0 {
+		t.Fatalf("no CA key found in %s", state)
+	}
+	// Where the roles put files, and where stray copies would land.
+	dirs := "/etc /root /home /tmp /usr/local /opt /var/lib/kubelet /var/lib/kube-proxy /var/lib/kplay"
+	for _, n := range []string{"n1", "n2", "n3"} {
+		listing := on(t, n, "grep -rlIE -e 'PRIVATE KEY' -e 'client-key-data' -e 'token:' "+dirs+
+			" 2>/dev/null | xargs -r stat -c '%a %U %n'")
+		count := 0
+		for _, line := range strings.Split(listing, "\n") {
+			f := strings.Fields(line)
+			if len(f) != 3 {
+				continue
+			}
+			count++
+			mode, _ := strconv.ParseUint(f[0], 8, 32)
+			if mode&0o077 != 0 || f[1] != "root" {
+				t.Errorf("%s: %s holds a secret with mode %s, owner %s", n, f[2], f[0], f[1])
+			}
+		}
+		if count < 5 {
+			t.Errorf("%s: only %d secret files found; the search is broken:\n%s", n, count, listing)
+		}
+		for _, key := range caKeys {
+			lines := strings.Split(string(key), "\n")
+			inner := lines[1] // the first base64 line of the key itself
+			encoded := base64.StdEncoding.EncodeToString(key)[:60]
+			if out := on(t, n, "grep -rlIF -e "+shellQuote(inner)+" -e "+shellQuote(encoded)+" "+dirs+" /var/lib/etcd 2>/dev/null || true"); out != "" {
+				t.Errorf("%s: a CA key is on the node:\n%s", n, out)
+			}
+		}
+	}
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -38,6 +38,7 @@ func TestFaults(t *testing.T) {
 			}
 			s.noHalfFiles(t)
 			s.converges(t)
+			s.noStagingLeft(t)
 		}
 	})
 
@@ -196,7 +197,7 @@ func (s *site) noHalfFiles(t *testing.T) {
 		}
 	}
 	// A killed upload leaves its private staging directory beside the destination (never
-	// the destination half-written); count them so the report shows it.
+	// the destination half-written); the next run sweeps it (noStagingLeft).
 	for _, n := range []string{"n1", "n2", "n3"} {
 		if left := on(t, n, "ls -a /usr/local/bin | grep -c '^.kplay-tmp-' || true"); left != "0" {
 			t.Logf("%s: %s upload staging directories left in /usr/local/bin by the killed run", n, left)
@@ -211,6 +212,17 @@ func (s *site) noHalfFiles(t *testing.T) {
 	})
 	if len(temps) > 0 {
 		t.Errorf("temporary files in the state directory: %v", temps)
+	}
+}
+
+// noStagingLeft checks that the runs after a fault swept every staging entry the killed
+// run left on the nodes.
+func (s *site) noStagingLeft(t *testing.T) {
+	t.Helper()
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if left := on(t, n, "find / -xdev -name '.kplay-tmp-*' 2>/dev/null"); left != "" {
+			t.Errorf("%s: staging entries still there after the next runs:\n%s", n, left)
+		}
 	}
 }
 

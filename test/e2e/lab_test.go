@@ -1,5 +1,6 @@
-// Package e2e runs kplay against the lab: three systemd-nspawn hosts with real sshd and the
-// real etcd binaries served by the lab mirror. It needs root and the lab's Debian packages
+// Package e2e runs kplay against the lab: five systemd-nspawn hosts with real sshd, three of
+// them (n1..n3) the cluster of site.hcl, built from the real binaries the lab mirror serves,
+// the other two free for engine tests. It needs root and the lab's Debian packages
 // (lab/deps.sh); it brings up the default lab (LAB=/var/tmp/kplay-lab) and takes it down at
 // the end, so it resets a lab a developer left running. KPLAY_SKIP_LAB=1 skips it.
 package e2e
@@ -63,7 +64,7 @@ func runWithLab(m *testing.M) int {
 	steps := [][]string{
 		{"go", "build", "-o", kplay, "./cmd/kplay"},
 		{"lab/build-image.sh"},
-		{"lab/lab.sh", "up", "3"},
+		{"lab/lab.sh", "up", "5"}, // n1..n3 for the site, all five for engine tests
 		{"lab/mirror.sh", "build"},
 		{"lab/mirror.sh", "serve"},
 	}
@@ -160,6 +161,8 @@ type event struct {
 
 type hostResult struct {
 	Task, Host, Item, Status, Msg string
+	Delegate                      string `json:"delegate_to"`
+	Attempts                      int
 }
 
 type recap struct {
