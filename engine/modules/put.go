@@ -22,20 +22,25 @@ import (
 type source struct {
 	data []byte
 	open func() (io.ReadCloser, error)
-	sum  string
 	size int64
+	// checksum is the content's sha256 in hex; for a file it may still be being computed.
+	checksum func(context.Context) (string, error)
 }
 
 func bytesSource(b []byte) *source {
 	sum := sha256.Sum256(b)
-	return &source{data: b, sum: hex.EncodeToString(sum[:]), size: int64(len(b)),
-		open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
+	hexSum := hex.EncodeToString(sum[:])
+	return &source{data: b, size: int64(len(b)),
+		checksum: func(context.Context) (string, error) { return hexSum, nil },
+		open:     func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
 }
 
 // hashCache remembers the checksums of deploy-host files by path, size and modification
-// time, so a re-run does not read hundreds of megabytes of binaries again per host. Hosts
+// time, so a task does not read hundreds of megabytes of binaries again per host. Hosts
 // asking at the same time share one reading of the file: a first deploy to every node at
-// once would otherwise hash each binary once per node, on the CPU the uploads need.
+// once would otherwise hash each binary once per node, on the CPU the uploads need. The
+// reading starts at once and runs beside the probe and, for a file the host lacks, beside
+// the upload, which does not need the checksum.
 var hashCache sync.Map // hashKey → *hashEntry
 
 type hashKey struct {
@@ -45,7 +50,7 @@ type hashKey struct {
 }
 
 type hashEntry struct {
-	once sync.Once
+	done chan struct{}
 	sum  string
 	err  error
 }
@@ -59,14 +64,26 @@ func fileSource(path string) (*source, error) {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	key := hashKey{path, st.Size(), st.ModTime().UnixNano()}
-	v, _ := hashCache.LoadOrStore(key, &hashEntry{})
+	v, loaded := hashCache.LoadOrStore(key, &hashEntry{done: make(chan struct{})})
 	e := v.(*hashEntry)
-	e.once.Do(func() { e.sum, e.err = readSum(path) })
-	if e.err != nil {
-		hashCache.CompareAndDelete(key, e) // the next caller tries again
-		return nil, e.err
+	if !loaded {
+		go func() {
+			e.sum, e.err = readSum(path)
+			if e.err != nil {
+				hashCache.CompareAndDelete(key, e) // the next task tries again
+			}
+			close(e.done)
+		}()
 	}
-	return &source{size: st.Size(), sum: e.sum, open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
+	checksum := func(ctx context.Context) (string, error) {
+		select {
+		case <-e.done:
+			return e.sum, e.err
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	return &source{size: st.Size(), checksum: checksum, open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
 }
 
 // readSum reads a file to hash it; a variable so a test can count the readings.
@@ -101,19 +118,21 @@ type remoteState struct {
 }
 
 // The stamp is size, modification time and inode; with STAMP given and matching, the
-// checksum is not computed ("memo").
+// checksum is not computed ("memo"), nor when the size is not the SIZE wanted ("size").
 const probeScript = `if [ -f "$P" ]; then
   s=$(stat -c '%s:%.9Y:%i' "$P")
-  if [ -n "$STAMP" ] && [ "$s" = "$STAMP" ]; then sum=memo; else sum=$(sha256sum < "$P" | cut -c1-64); fi
+  if [ -n "$STAMP" ] && [ "$s" = "$STAMP" ]; then sum=memo
+  elif [ "${s%%:*}" != "$SIZE" ]; then sum=size
+  else sum=$(sha256sum < "$P" | cut -c1-64); fi
   echo "exists $sum $(stat -c '%a %U %G' "$P") $s"
 elif [ -e "$P" ]; then echo "notfile"
 else echo "absent"; fi
 [ -d "$(dirname -- "$P")" ] && echo dirok
 `
 
-func probe(ctx context.Context, t *Target, path string) (*remoteState, error) {
+func probe(ctx context.Context, t *Target, path string, size int64) (*remoteState, error) {
 	stamp := t.Memo.stamp(path)
-	res, err := t.Run(ctx, "P="+funcs.ShellQuote(path)+"; STAMP="+funcs.ShellQuote(stamp)+"; "+probeScript, nil)
+	res, err := t.Run(ctx, fmt.Sprintf("P=%s; STAMP=%s; SIZE=%d; %s", funcs.ShellQuote(path), funcs.ShellQuote(stamp), size, probeScript), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -123,9 +142,11 @@ func probe(ctx context.Context, t *Target, path string) (*remoteState, error) {
 		switch {
 		case len(f) == 6 && f[0] == "exists":
 			st.exists, st.sum, st.mode, st.owner, st.grp, st.stamp = true, f[1], f[2], f[3], f[4], f[5]
-			if st.sum == "memo" {
+			switch st.sum {
+			case "memo":
 				st.sum = t.Memo.sum(path)
-			} else {
+			case "size": // not hashed: it differs anyway
+			default:
 				t.Memo.record(path, st.stamp, st.sum)
 			}
 		case len(f) == 1 && f[0] == "notfile":
@@ -143,7 +164,7 @@ const maxDiff = 256 << 10
 // put makes path on the target hold src with the given mode, owner and group. The upload
 // is skipped when the checksums match; attributes are fixed separately.
 func put(ctx context.Context, c *Call, path string, src *source, mode uint32, owner, group string) (*Result, error) {
-	st, err := probe(ctx, c.Target, path)
+	st, err := probe(ctx, c.Target, path, src.size)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +176,15 @@ func put(ctx context.Context, c *Call, path string, src *source, mode uint32, ow
 		return nil, fmt.Errorf("directory of %s does not exist: create it first with a file task", path)
 	}
 	r := &Result{}
-	if !st.exists || st.sum != src.sum {
+	differs := !st.exists || st.sum == "size"
+	if !differs {
+		sum, err := src.checksum(ctx)
+		if err != nil {
+			return nil, err
+		}
+		differs = st.sum != sum
+	}
+	if differs {
 		r.Changed = true
 		r.Msg = "content changed"
 		if !st.exists {
@@ -188,7 +217,11 @@ func put(ctx context.Context, c *Call, path string, src *source, mode uint32, ow
 			}
 		}
 	}
-	r.Data = map[string]cty.Value{"checksum": cty.StringVal(src.sum)}
+	sum, err := src.checksum(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.Data = map[string]cty.Value{"checksum": cty.StringVal(sum)}
 	return r, nil
 }
 

@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kplay-dev/kplay/engine/connection/local"
 )
 
 // Hosts uploading one file at the same time share one reading of it, and a changed file
@@ -37,7 +40,10 @@ func TestFileSourceHashesOncePerVersion(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			sums[i] = src.sum
+			sums[i], err = src.checksum(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
 		}()
 	}
 	wg.Wait()
@@ -56,7 +62,30 @@ func TestFileSourceHashesOncePerVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := sha256.Sum256([]byte("a new version")); src.sum != hex.EncodeToString(want[:]) || reads.Load() != 2 {
-		t.Errorf("after a change: sum %s, %d reads", src.sum, reads.Load())
+	sum, _ := src.checksum(context.Background())
+	if want := sha256.Sum256([]byte("a new version")); sum != hex.EncodeToString(want[:]) || reads.Load() != 2 {
+		t.Errorf("after a change: sum %s, %d reads", sum, reads.Load())
+	}
+}
+
+// The probe hashes the host's file only when its size could match: a file of another size
+// differs whatever its content, and reading it would only cost time.
+func TestProbeHashesOnlyWhenSizesMatch(t *testing.T) {
+	dir := t.TempDir()
+	target := NewTarget("deploy", local.New(), true, "root", &Probe{})
+	target.Memo = NewFileMemo()
+	p := filepath.Join(dir, "f")
+
+	st, err := probe(context.Background(), target, p, 5)
+	if err != nil || st.exists || !st.dirOK {
+		t.Fatalf("absent file: %+v %v", st, err)
+	}
+	os.WriteFile(p, []byte("four"), 0o644)
+	if st, err = probe(context.Background(), target, p, 5); err != nil || !st.exists || st.sum != "size" {
+		t.Errorf("4-byte file probed for 5 bytes: %+v %v, want sum \"size\"", st, err)
+	}
+	want := sha256.Sum256([]byte("four"))
+	if st, err = probe(context.Background(), target, p, 4); err != nil || st.sum != hex.EncodeToString(want[:]) {
+		t.Errorf("same size: %+v %v, want the sha256", st, err)
 	}
 }
