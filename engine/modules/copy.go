@@ -67,7 +67,7 @@ func (copyModule) Run(ctx context.Context, c *Call) (*Result, error) {
 // absolute one a file on the deploy host.
 func openSource(c *Call, src string) (*source, error) {
 	if filepath.IsAbs(src) {
-		return fileSource(src)
+		return fileSource(src, c.Target.Sources)
 	}
 	if fsys := roleFS(c.Task); fsys != nil {
 		s, err := fsSource(fsys, path.Join("files", src))
@@ -79,7 +79,7 @@ func openSource(c *Call, src string) (*source, error) {
 		}
 		return nil, fmt.Errorf("role %s has no files/%s", c.Task.Role.Name, src)
 	}
-	return fileSource(src)
+	return fileSource(src, c.Target.Sources)
 }
 
 // templateModule renders a role template on the deploy host and puts the result on the host.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
@@ -55,13 +56,22 @@ type hashEntry struct {
 	err  error
 }
 
-func fileSource(path string) (*source, error) {
+// fileSource is a deploy-host file. Its checksum comes from memo when the file's stamp (size,
+// modification and change times, inode) is the one recorded, else from reading it, once
+// for all callers; a checksum read is recorded in memo.
+func fileSource(path string, memo *FileMemo) (*source, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	src := &source{size: st.Size(), open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	stamp := localStamp(st)
+	if sum := memo.sum(path); sum != "" && memo.stamp(path) == stamp {
+		src.checksum = func(context.Context) (string, error) { return sum, nil }
+		return src, nil
 	}
 	key := hashKey{path, st.Size(), st.ModTime().UnixNano()}
 	v, loaded := hashCache.LoadOrStore(key, &hashEntry{done: make(chan struct{})})
@@ -75,15 +85,29 @@ func fileSource(path string) (*source, error) {
 			close(e.done)
 		}()
 	}
-	checksum := func(ctx context.Context) (string, error) {
+	src.checksum = func(ctx context.Context) (string, error) {
 		select {
 		case <-e.done:
+			if e.err == nil {
+				memo.record(path, stamp, e.sum)
+			}
 			return e.sum, e.err
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
 	}
-	return &source{size: st.Size(), checksum: checksum, open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
+	return src, nil
+}
+
+// localStamp identifies a version of a deploy-host file without reading it. The change
+// time is in it because no tool can set it back: a file rewritten with its size and
+// modification time kept still gets a new stamp.
+func localStamp(st os.FileInfo) string {
+	stamp := fmt.Sprintf("%d:%d", st.Size(), st.ModTime().UnixNano())
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		stamp += fmt.Sprintf(":%d.%09d:%d", sys.Ctim.Sec, sys.Ctim.Nsec, sys.Ino)
+	}
+	return stamp
 }
 
 // readSum reads a file to hash it; a variable so a test can count the readings.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,7 +36,7 @@ func TestFileSourceHashesOncePerVersion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			src, err := fileSource(p)
+			src, err := fileSource(p, nil)
 			if err != nil {
 				t.Error(err)
 				return
@@ -58,7 +59,7 @@ func TestFileSourceHashesOncePerVersion(t *testing.T) {
 
 	os.WriteFile(p, []byte("a new version"), 0o755)
 	os.Chtimes(p, time.Now(), time.Now().Add(time.Minute))
-	src, err := fileSource(p)
+	src, err := fileSource(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +88,50 @@ func TestProbeHashesOnlyWhenSizesMatch(t *testing.T) {
 	want := sha256.Sum256([]byte("four"))
 	if st, err = probe(context.Background(), target, p, 4); err != nil || st.sum != hex.EncodeToString(want[:]) {
 		t.Errorf("same size: %+v %v, want the sha256", st, err)
+	}
+}
+
+// A deploy-host file whose stamp matches the memo is not read at all; rewritten in place
+// with its size and modification time put back, its change time differs, and it is read.
+func TestFileSourceTrustsTheMemoOnlyForTheSameStamp(t *testing.T) {
+	var reads atomic.Int64
+	readSum = func(p string) (string, error) {
+		reads.Add(1)
+		return hashFile(p)
+	}
+	t.Cleanup(func() { readSum = hashFile })
+	p := filepath.Join(t.TempDir(), "etcd")
+	os.WriteFile(p, []byte("version 1"), 0o755)
+	memo := NewFileMemo()
+	checksum := func() string {
+		t.Helper()
+		src, err := fileSource(p, memo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := src.checksum(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	first := checksum()
+	b, dirty := memo.Marshal()
+	if !dirty || !strings.Contains(string(b), first) {
+		t.Fatalf("the checksum read was not recorded: %s", b)
+	}
+	hashCache.Clear() // as a new process would start
+	memo = LoadFileMemo(b)
+	if sum := checksum(); sum != first || reads.Load() != 1 {
+		t.Errorf("with a matching stamp: sum %s after %d reads, want the memo's without reading", sum, reads.Load())
+	}
+
+	st, _ := os.Stat(p)
+	time.Sleep(10 * time.Millisecond) // a change time the filesystem can tell apart
+	os.WriteFile(p, []byte("version 2"), 0o755)
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	want := sha256.Sum256([]byte("version 2"))
+	if sum := checksum(); sum != hex.EncodeToString(want[:]) {
+		t.Errorf("rewritten in place with size and mtime kept: sum %s, want the new content's", sum)
 	}
 }

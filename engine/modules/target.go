@@ -30,6 +30,9 @@ type Target struct {
 	Env map[string]string
 	// Memo holds the checksums of the host's files verified earlier; nil disables it.
 	Memo *FileMemo
+	// Sources holds the checksums of deploy-host files read earlier, shared by every host
+	// of a run and kept between runs; nil disables it.
+	Sources *FileMemo
 	// OnStage, when set, is told of every directory WriteFile is about to leave a staging
 	// entry (named connection.StagePrefix...) in, and whether removing it needs root, before the entry
 	// exists. A killed run cannot remove its entries; the runner records the directories so

@@ -88,6 +88,9 @@ type Runner struct {
 	memos map[string]*modules.FileMemo
 	// stages records where writes stage their data, for sweeping after a killed run.
 	stages *stageLog
+	// sources holds the checksums of deploy-host files uploaded or compared, kept between
+	// runs so a re-run does not read every staged binary again.
+	sources *modules.FileMemo
 	// stepAll is set once the --step answer was "continue": no more questions.
 	stepAll bool
 	// cancel ends the run's context, as an interruption does.
@@ -207,6 +210,10 @@ func (r *Runner) setup() {
 	r.cache = &facts.Cache{Dir: r.Inv.StateDir + "/facts", TTL: r.Opts.FactTTL}
 	r.pending = &pendingStore{dir: r.Inv.StateDir + "/pending-handlers"}
 	r.stages = &stageLog{dir: r.Inv.StateDir + "/staging"}
+	r.sources = modules.NewFileMemo()
+	if b, err := os.ReadFile(r.sourcesPath()); err == nil && !r.Opts.FlushCache {
+		r.sources = modules.LoadFileMemo(b)
+	}
 	r.preloadFacts()
 }
 
@@ -301,6 +308,7 @@ func (r *Runner) target(ctx context.Context, h *inventory.Host, become bool) (*m
 	}
 	t := modules.NewTarget(h.Name, hc.conn, h.Local(), hc.user, &hc.probe)
 	t.Memo = r.fileMemo(h)
+	t.Sources = r.sources
 	t.OnStage = func(dir string, root bool) error { return r.stages.note(h.Name, dir, root) }
 	return t.WithBecome(become), nil
 }
@@ -358,9 +366,18 @@ func (r *Runner) fileMemo(h *inventory.Host) *modules.FileMemo {
 	return m
 }
 
+// sourcesPath is where the checksums of deploy-host files are kept; not in uploads/, whose
+// files are named after hosts.
+func (r *Runner) sourcesPath() string { return filepath.Join(r.Inv.StateDir, "source-sums.json") }
+
 func (r *Runner) saveFileMemos() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if b, dirty := r.sources.Marshal(); dirty {
+		if err := atomicfile.Write(r.sourcesPath(), b, 0o600); err != nil {
+			r.Sink.Emit(output.Warning{Msg: "saving the checksums of deploy-host files: " + err.Error()})
+		}
+	}
 	for host, m := range r.memos {
 		b, dirty := m.Marshal()
 		if !dirty {
