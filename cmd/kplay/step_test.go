@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,5 +142,47 @@ func TestVerboseFactsSource(t *testing.T) {
 	}
 	if out := run("-v", "--flush-cache"); !strings.Contains(out, "facts deploy: gathered\n") || cached.MatchString(out) {
 		t.Errorf("--flush-cache does not gather again:\n%s", out)
+	}
+}
+
+// Ctrl-C while kplay waits for an answer ends the run at once, with the recap: no command
+// is in flight, so there is nothing to wait the interrupt wait for.
+func TestStepInterruptedAtThePrompt(t *testing.T) {
+	dir := stepProject(t)
+	answers, keepOpen, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keepOpen.Close() // no answer ever comes
+	cmd := exec.Command(kplayBin, "run", "site.hcl", "-i", "hosts.hcl", "--step", "--interrupt-wait", "5m")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+t.TempDir())
+	cmd.Stdin = answers
+	var stderr bytes.Buffer
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	answers.Close()
+	var out bytes.Buffer
+	buf := make([]byte, 4096)
+	for !strings.Contains(out.String(), "Perform task: first") {
+		n, err := stdout.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("no question before the output ended: %v\n%s", err, out.String())
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	rest, _ := io.ReadAll(stdout)
+	out.Write(rest)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != exitInterrupted {
+		t.Errorf("exit: %v, want %d", err, exitInterrupted)
+	}
+	if !strings.Contains(out.String(), "PLAY RECAP") || strings.Contains(stderr.String(), "gave up waiting") {
+		t.Errorf("want the recap at once, not a wait for commands in flight:\n%s%s", out.String(), stderr.String())
 	}
 }

@@ -56,11 +56,9 @@ func (p *StepPrompt) Confirm(task string) (StepAnswer, error) {
 			return StepNo, fmt.Errorf("reading the answer: %w", err)
 		}
 		if p.echo {
-			fmt.Fprint(p.out, line)
+			fmt.Fprint(p.out, strings.TrimRight(line, "\r\n")) // a CRLF file's answers too
 		}
-		if !strings.HasSuffix(line, "\n") {
-			fmt.Fprintln(p.out)
-		}
+		fmt.Fprintln(p.out)
 		if a, ok := parseStepAnswer(line); ok {
 			return a, nil
 		}

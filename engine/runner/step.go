@@ -14,12 +14,29 @@ import (
 const skippedByStep = "skipped at the --step prompt"
 
 // stepAllows asks the Stepper, if there is one, whether t runs. A question nobody
-// answers stops the run: guessing either way would run or skip tasks unasked.
-func (r *Runner) stepAllows(t *config.Task) bool {
+// answers stops the run: guessing either way would run or skip tasks unasked. Ctrl-C at
+// the question ends the wait at once: the reading goroutine is left to the process's exit.
+func (r *Runner) stepAllows(ctx context.Context, t *config.Task) bool {
 	if r.Step == nil || r.stepAll || t.Handler {
 		return true
 	}
-	answer, err := r.Step.Confirm(t.FullName())
+	type reply struct {
+		answer output.StepAnswer
+		err    error
+	}
+	replies := make(chan reply, 1)
+	go func() {
+		a, err := r.Step.Confirm(t.FullName())
+		replies <- reply{a, err}
+	}()
+	var answer output.StepAnswer
+	var err error
+	select {
+	case rp := <-replies:
+		answer, err = rp.answer, rp.err
+	case <-ctx.Done():
+		return false
+	}
 	if err != nil {
 		r.Sink.Emit(output.Warning{Msg: fmt.Sprintf("--step: no answer about task %q (%v); the run stops", t.FullName(), err)})
 		r.cancel()

@@ -29,7 +29,7 @@ func (r *Runner) runTask(ctx context.Context, p *config.Play, t *config.Task, ho
 	if len(hosts) == 0 {
 		return
 	}
-	if !r.stepAllows(t) {
+	if !r.stepAllows(ctx, t) {
 		r.skipTask(ctx, p, t, hosts)
 		return
 	}
