@@ -50,7 +50,7 @@ func explain(w, errw io.Writer, playbook, name string, f *explainFlags) error {
 	}
 	env := newEnv(p, playbook, false, false)
 	cache := &facts.Cache{Dir: p.inv.StateDir + "/facts", TTL: 1 << 62}
-	if cached, _ := cache.Load(h.Name, h.Address); cached != nil {
+	if cached, _ := cache.Load(h.Name, h.Endpoint()); cached != nil {
 		if v, err := cached.Value(); err == nil {
 			env.SetFacts(h.Name, v)
 		}

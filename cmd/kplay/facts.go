@@ -13,6 +13,7 @@ import (
 	"github.com/kplay-dev/kplay/engine/facts"
 	"github.com/kplay-dev/kplay/engine/inventory"
 	"github.com/kplay-dev/kplay/engine/output"
+	"github.com/kplay-dev/kplay/engine/runlock"
 )
 
 type factsFlags struct {
@@ -55,6 +56,9 @@ func showFacts(w, errw io.Writer, name string, f *factsFlags) error {
 	}
 	p := config.NewParser()
 	inv, diags := inventory.Load(p, f.inventory)
+	if !diags.HasErrors() {
+		diags = append(diags, applySSHConfig(inv)...)
+	}
 	if diags.HasErrors() {
 		output.Diagnostics(errw, p.Files(), diags, colorOn(errw))
 		return &exitError{code: exitInvalid}
@@ -65,14 +69,19 @@ func showFacts(w, errw io.Writer, name string, f *factsFlags) error {
 	}
 	cache := &facts.Cache{Dir: inv.StateDir + "/facts", TTL: f.factTTL}
 	rep := factsReport{Host: h.Name, CacheDir: cache.Dir}
-	if cached, age := cache.Load(h.Name, h.Address); cached != nil && !f.refresh {
+	if cached, age := cache.Load(h.Name, h.Endpoint()); cached != nil && !f.refresh {
 		rep.Source, rep.AgeSecs, rep.Facts = "cache", int64(age.Seconds()), cached
 	} else {
+		lock, err := runlock.Acquire(inv.StateDir)
+		if err != nil {
+			return &exitError{code: exitBadOptions, msg: err.Error()}
+		}
+		defer lock.Release()
 		gathered, err := gather(h, inv, &f.runFlags)
 		if err != nil {
 			return &exitError{code: exitUnreachable, msg: err.Error()}
 		}
-		if err := cache.Store(h.Name, h.Address, gathered); err != nil {
+		if err := cache.Store(h.Name, h.Endpoint(), gathered); err != nil {
 			return fmt.Errorf("caching facts: %w", err)
 		}
 		rep.Source, rep.Facts = "gathered", gathered

@@ -57,6 +57,9 @@ func loadInventory(cmd *cobra.Command, path string) (*inventory.Inventory, error
 	}
 	parser := config.NewParser()
 	inv, diags := inventory.Load(parser, path)
+	if !diags.HasErrors() {
+		diags = append(diags, applySSHConfig(inv)...)
+	}
 	if len(diags) > 0 {
 		w := cmd.ErrOrStderr()
 		output.Diagnostics(w, parser.Files(), diags, colorOn(w))

@@ -67,6 +67,9 @@ func check(playbookPath string, f loadFlags) (*project, hcl.Diagnostics, error) 
 	var dd hcl.Diagnostics
 	p.inv, dd = inventory.Load(loader.Parser, f.inventory)
 	diags = append(diags, dd...)
+	if !dd.HasErrors() {
+		diags = append(diags, applySSHConfig(p.inv)...)
+	}
 	loader.Roles.Dir = filepath.Join(filepath.Dir(playbookPath), "roles")
 	diags = append(diags, loadClusterVars(loader)...)
 	p.playbook, dd = loader.LoadPlaybook(playbookPath)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"sync"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/kplay-dev/kplay/engine/connection/ssh"
 	"github.com/kplay-dev/kplay/engine/inventory"
@@ -42,4 +45,37 @@ func inventorySettings(e inventory.Explicit, address, user string, port int, key
 		s.KeyFiles = append([]string{}, keys...) // not nil: an empty list is a choice too
 	}
 	return s
+}
+
+// applySSHConfig gives every SSH host the address, user and port kplay will reach it at,
+// taking what the inventory left unset from the OpenSSH client configuration. Expressions
+// (host.address, hosts["n1"].address), facts and become then see the values the
+// connection uses, not the host's alias, and a configuration kplay cannot use is an error
+// before any host is touched. The inventory's explicit settings are not changed.
+func applySSHConfig(inv *inventory.Inventory) hcl.Diagnostics {
+	r, err := sshResolver(inv, ssh.Config{})()
+	if err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unusable OpenSSH client configuration",
+			Detail: fmt.Sprintf("%v. Fix the file, or set ssh_config = \"\" in the inventory's defaults block to not read it.", err)}}
+	}
+	if r.SSHConfig == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, h := range inv.Hosts {
+		if h.Local() {
+			continue
+		}
+		set := inventorySettings(h.Explicit(), h.Address, h.User, h.Port, h.KeyFiles)
+		set.JumpChosen = h.Explicit().Jump || h.Jump != ""
+		cfg, err := r.Resolve(h.Name, set)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: "Unusable OpenSSH setting for host " + h.Name,
+				Detail:  err.Error() + ".", Subject: h.DeclRange.Ptr()})
+			continue
+		}
+		h.Address, h.User, h.Port = cfg.Address, cfg.User, cfg.Port
+	}
+	return diags
 }

@@ -37,6 +37,9 @@ const echoSite = `play "p" {
   task "hello" {
     command { argv = ["echo", "reached through ssh config"] }
   }
+  task "where" {
+    debug { msg = "at ${host.address} port ${host.port} as ${host.user}" }
+  }
 }
 `
 
@@ -72,6 +75,15 @@ host "node" {}
 	if r.code != 0 || !strings.Contains(r.stdout, "reached through ssh config") {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// Expressions see where the host really is, not its alias: roles put host.address in
+	// certificates and unit files.
+	if want := fmt.Sprintf("at %s port %d as %s", srv.Host, srv.Port, srv.User); !strings.Contains(r.stdout, want) {
+		t.Errorf("host.* does not say %q:\n%s", want, r.stdout)
+	}
+	r = runKplayHome(t, dir, home, "inventory", "list", "-i", "hosts.hcl")
+	if !strings.Contains(r.stdout, srv.Host) {
+		t.Errorf("inventory list does not show the address from the file:\n%s%s", r.stdout, r.stderr)
+	}
 	r = runKplayHome(t, dir, home, "facts", "node", "-i", "hosts.hcl")
 	if r.code != 0 || !strings.Contains(r.stdout, `"source": "gathered"`) {
 		t.Fatalf("facts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -89,11 +101,15 @@ host "node" {}
 		t.Errorf("with port = 1 in the inventory: exit %d, want 3 dialing port 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	// A file kplay cannot parse fails the host, naming the file and line.
+	// A file kplay cannot parse is refused before any host is touched, by validate too,
+	// naming the file and line.
 	os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte("Host node\n  Match exec \"true\"\n"), 0o600)
 	want := filepath.Join(home, ".ssh", "config") + ":2:"
-	if r := runKplayHome(t, dir, home, "run", "site.hcl", "-i", "hosts.hcl"); r.code != 3 || !strings.Contains(r.stdout+r.stderr, want) {
-		t.Errorf("with a bad ssh config: exit %d, want 3 naming %s\n%s%s", r.code, want, r.stdout, r.stderr)
+	for _, args := range [][]string{{"run", "site.hcl", "-i", "hosts.hcl"}, {"validate", "site.hcl", "-i", "hosts.hcl"}} {
+		if r := runKplayHome(t, dir, home, args...); r.code != 4 || !strings.Contains(r.stderr, want) ||
+			!strings.Contains(r.stderr, "Unusable OpenSSH client configuration") {
+			t.Errorf("%s with a bad ssh config: exit %d, want 4 naming %s\n%s%s", args[0], r.code, want, r.stdout, r.stderr)
+		}
 	}
 }
 

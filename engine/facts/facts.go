@@ -160,8 +160,9 @@ type entry struct {
 	Facts    *Facts    `json:"facts"`
 }
 
-// Load returns the cached facts of host at address and their age, or nil when there are none,
-// they are older than the TTL, of another schema or for another address.
+// Load returns the cached facts of host at address (where it is reached, with its port)
+// and their age, or nil when there are none, they are older than the TTL, of another
+// schema or for another address.
 func (c *Cache) Load(host, address string) (*Facts, time.Duration) {
 	b, err := os.ReadFile(c.path(host))
 	if err != nil {

@@ -6,9 +6,12 @@ package inventory
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -91,6 +94,15 @@ type Host struct {
 // Explicit says which of the host's connection settings the inventory wrote, in the
 // host's block or in the defaults block. The others hold kplay's built-in defaults.
 func (h *Host) Explicit() Explicit { return h.explicit }
+
+// Endpoint is where kplay reaches the host, address and port: cached facts belong to it,
+// so moving a host to another address or port gathers them again.
+func (h *Host) Endpoint() string {
+	if h.Local() {
+		return "local"
+	}
+	return net.JoinHostPort(h.Address, strconv.Itoa(h.Port))
+}
 
 // Local reports whether kplay reaches the host without SSH: it is the deploy host.
 func (h *Host) Local() bool { return h.Connection == "local" }
@@ -180,6 +192,7 @@ func (inv *Inventory) checkJumps() hcl.Diagnostics {
 			continue
 		}
 		seen := map[string]bool{h.Name: true}
+		chain := []string{h.Name}
 		for at := h; at.Jump != ""; {
 			next := inv.hostByName[at.Jump]
 			switch {
@@ -190,9 +203,11 @@ func (inv *Inventory) checkJumps() hcl.Diagnostics {
 					Detail: fmt.Sprintf("Host %q jumps through %q, the deploy host: connect directly instead.", at.Name, next.Name), Subject: at.jumpRange.Ptr()})
 			case seen[next.Name]:
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle of jump hosts",
-					Detail: fmt.Sprintf("Reaching %q through %q comes back to %q.", h.Name, at.Jump, next.Name), Subject: at.jumpRange.Ptr()})
+					Detail:  fmt.Sprintf("The jump hosts go round in a circle: %s.", circle(chain, next.Name)),
+					Subject: at.jumpRange.Ptr()})
 			default:
 				seen[next.Name] = true
+				chain = append(chain, next.Name)
 				at = next
 				continue
 			}
@@ -200,6 +215,15 @@ func (inv *Inventory) checkJumps() hcl.Diagnostics {
 		}
 	}
 	return dedupeDiags(diags)
+}
+
+// circle writes the cycle that chain ran into at name, starting from its first name in
+// lexical order, so that every host on it reports the same circle.
+func circle(chain []string, name string) string {
+	cycle := chain[slices.Index(chain, name):]
+	first := slices.Index(cycle, slices.Min(cycle))
+	cycle = append(cycle[first:len(cycle):len(cycle)], cycle[:first]...)
+	return strings.Join(append(cycle, cycle[0]), " → ")
 }
 
 func dedupeDiags(diags hcl.Diagnostics) hcl.Diagnostics {

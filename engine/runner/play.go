@@ -212,7 +212,7 @@ func (r *Runner) refreshFacts(ctx context.Context, h *inventory.Host) {
 // factsFor gives h its facts for the play, from the cache while they are fresh, and says
 // where they came from.
 func (r *Runner) factsFor(ctx context.Context, h *inventory.Host) (output.FactsLoaded, error) {
-	if f, age := r.cache.Load(h.Name, h.Address); f != nil {
+	if f, age := r.cache.Load(h.Name, h.Endpoint()); f != nil {
 		r.Log.Debug("facts from cache", "host", h.Name, "age", age)
 		// The connection is still opened now, so an unreachable host is found at the
 		// start of the play rather than in the middle of it.
@@ -235,7 +235,7 @@ func (r *Runner) gatherFresh(ctx context.Context, h *inventory.Host) (output.Fac
 	if err != nil {
 		return output.FactsLoaded{}, err
 	}
-	if err := r.cache.Store(h.Name, h.Address, f); err != nil {
+	if err := r.cache.Store(h.Name, h.Endpoint(), f); err != nil {
 		r.Log.Warn("storing facts", "host", h.Name, "err", err)
 	}
 	return output.FactsLoaded{Host: h.Name, Source: output.FactsGathered}, r.setFacts(h, f)
@@ -249,7 +249,7 @@ func (r *Runner) preloadFacts() {
 		return
 	}
 	for _, h := range r.Inv.Hosts {
-		if f, _ := r.cache.Load(h.Name, h.Address); f != nil {
+		if f, _ := r.cache.Load(h.Name, h.Endpoint()); f != nil {
 			if err := r.setFacts(h, f); err != nil {
 				r.Log.Warn("cached facts", "host", h.Name, "err", err)
 			}

@@ -164,7 +164,8 @@ func (r *Resolver) resolve(name string, over, under Settings, depth int) (Config
 	alias := cmp.Or(over.Address, name)
 	cfg := r.Base
 	cfg.Host, cfg.Jump = name, nil
-	cfg.Address = cmp.Or(over.Address, expandHostName(c.get(alias, "HostName"), alias), alias)
+	// An address the inventory wrote is what ssh would be given: its HostName applies.
+	cfg.Address = cmp.Or(expandHostName(c.get(alias, "HostName"), alias), alias)
 	cfg.User = cmp.Or(over.User, c.get(alias, "User"), under.User, "root")
 	port, err := c.port(alias)
 	if err != nil {

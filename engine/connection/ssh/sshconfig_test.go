@@ -132,6 +132,10 @@ Host 192.0.2.*
 	if got := resolve(t, r, "n1", ssh.Settings{Address: "192.0.2.5"}); got != "n1=ops@192.0.2.5:2200 []" {
 		t.Errorf("explicit address: %s", got)
 	}
+	// An address that is itself an alias of the file goes where ssh would take it.
+	if got := resolve(t, r, "node-a", ssh.Settings{Address: "n1"}); got != "node-a=admin@10.0.0.11:2222 [/keys/n1]" {
+		t.Errorf("an alias as address: %s", got)
+	}
 }
 
 func TestResolveProxyJump(t *testing.T) {
