@@ -1,7 +1,7 @@
 # The reference topology: this machine as the deploy host, and three nodes that are each an
 # etcd member, a control-plane node and a worker. The 192.0.2.x addresses are documentation
 # placeholders: put your nodes' addresses there. Relative paths start at this file's
-# directory ("~" is not expanded).
+# directory; "~/" starts at your home directory.
 
 state_dir = "state"
 
