@@ -34,7 +34,7 @@ func TestDocsMentionOnlyRealFlags(t *testing.T) {
 		// systemctl's and scp's, in docs/performance.md's analysis.
 		"value": true,
 		// Ansible's, in docs/ansible.md's comparison.
-		"graph": true, "step": true, "syntax-check": true,
+		"graph": true, "syntax-check": true,
 	}
 	flag := regexp.MustCompile("(?:^|[\\s`(\\[])--([a-z][a-z0-9-]+)")
 	docs, _ := filepath.Glob("../../docs/*.md")
