@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,5 +75,44 @@ func TestSecondRunOnStateDirIsRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Error("the run after the holder died did not run")
+	}
+}
+
+// A command kplay runs on the deploy host does not outlive a kplay killed with SIGKILL.
+func TestLocalCommandDiesWithKplay(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(`play "p" {
+  hosts        = "deploy"
+  gather_facts = false
+  task "hold" {
+    shell { cmd = "echo $$ > `+pidFile+`; exec sleep 300" }
+  }
+}
+`), 0o644)
+	run := exec.Command(kplayBin, "run", "site.hcl", "-i", "hosts.hcl")
+	run.Dir = dir
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for deadline := time.Now().Add(20 * time.Second); pid == 0; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(pidFile)
+		if _, err := fmt.Sscan(string(b), &pid); err != nil && time.Now().After(deadline) {
+			run.Process.Kill()
+			t.Fatal("the task never started")
+		}
+	}
+	run.Process.Kill()
+	run.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("pid %d, started by the killed kplay, still runs", pid)
+		}
 	}
 }

@@ -44,7 +44,10 @@ func New() *Conn {
 }
 
 // Run runs cmd with /bin/sh -c. The shell gets its own process group, so cancelling ctx kills
-// the shell and everything it started.
+// the shell and everything it started. If kplay itself dies (SIGKILL leaves no time to
+// cancel), the kernel kills the shell, or the command it became, rather than leave it
+// running unwatched. (The kernel ties that to the thread that forked; Go ends a thread only
+// when a goroutine locked to it exits, which kplay never does.)
 func (c *Conn) Run(ctx context.Context, cmd connection.Cmd) (connection.Result, error) {
 	if err := c.usable(); err != nil {
 		return connection.Result{}, err
@@ -54,7 +57,7 @@ func (c *Conn) Run(ctx context.Context, cmd connection.Cmd) (connection.Result, 
 	sh.Stdin = cmd.Stdin
 	sh.Stdout = &stdout
 	sh.Stderr = &stderr
-	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	sh.Cancel = func() error { return killGroup(sh.Process.Pid) }
 	sh.WaitDelay = waitDelay
 
