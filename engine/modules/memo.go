@@ -6,11 +6,12 @@ import (
 )
 
 // FileMemo remembers, for one host, the checksum of files kplay verified there, keyed by
-// path and stamped with their size, modification time and inode. A later run that finds the
-// same stamp trusts the checksum instead of reading the whole file again, as rsync's quick
-// check does: hashing every staged binary on every node made a no-op re-run of the site
-// cost seconds. A file changed in place with its size and time kept is not noticed; the
-// memo then only costs a needless upload being skipped. Safe for concurrent use.
+// path and stamped with their size, modification time, change time and inode. A later run
+// that finds the same stamp trusts the checksum instead of reading the whole file again,
+// as rsync's quick check does: hashing every staged binary on every node made a no-op
+// re-run of the site cost seconds. The change time is in the stamp because no tool can
+// set it back: a file rewritten in place with its size and modification time restored
+// (touch -r, cp -p, a restored backup) still gets a new stamp. Safe for concurrent use.
 type FileMemo struct {
 	mu      sync.Mutex
 	entries map[string]memoEntry

@@ -45,15 +45,16 @@ func bytesSource(b []byte) *source {
 var hashCache sync.Map // hashKey → *hashEntry
 
 type hashKey struct {
-	path  string
-	size  int64
-	mtime int64
+	path, stamp string
 }
 
 type hashEntry struct {
 	done chan struct{}
 	sum  string
 	err  error
+	// stable is set when the file's stamp after the reading is the one before it: only
+	// then does the checksum belong to that stamp, and only then is it remembered.
+	stable bool
 }
 
 // fileSource is a deploy-host file. Its checksum comes from memo when the file's stamp (size,
@@ -73,14 +74,17 @@ func fileSource(path string, memo *FileMemo) (*source, error) {
 		src.checksum = func(context.Context) (string, error) { return sum, nil }
 		return src, nil
 	}
-	key := hashKey{path, st.Size(), st.ModTime().UnixNano()}
+	key := hashKey{path, stamp}
 	v, loaded := hashCache.LoadOrStore(key, &hashEntry{done: make(chan struct{})})
 	e := v.(*hashEntry)
 	if !loaded {
 		go func() {
 			e.sum, e.err = readSum(path)
-			if e.err != nil {
-				hashCache.CompareAndDelete(key, e) // the next task tries again
+			if after, err := os.Stat(path); err == nil && localStamp(after) == stamp {
+				e.stable = true
+			}
+			if e.err != nil || !e.stable {
+				hashCache.CompareAndDelete(key, e) // the next task reads it again
 			}
 			close(e.done)
 		}()
@@ -88,7 +92,7 @@ func fileSource(path string, memo *FileMemo) (*source, error) {
 	src.checksum = func(ctx context.Context) (string, error) {
 		select {
 		case <-e.done:
-			if e.err == nil {
+			if e.err == nil && e.stable {
 				memo.record(path, stamp, e.sum)
 			}
 			return e.sum, e.err
@@ -141,10 +145,10 @@ type remoteState struct {
 	sum, mode, owner, grp, stamp string
 }
 
-// The stamp is size, modification time and inode; with STAMP given and matching, the
+// The stamp is size, modification and change times and inode; with STAMP given and matching, the
 // checksum is not computed ("memo"), nor when the size is not the SIZE wanted ("size").
 const probeScript = `if [ -f "$P" ]; then
-  s=$(stat -c '%s:%.9Y:%i' "$P")
+  s=$(stat -c '%s:%.9Y:%.9Z:%i' "$P")
   if [ -n "$STAMP" ] && [ "$s" = "$STAMP" ]; then sum=memo
   elif [ "${s%%:*}" != "$SIZE" ]; then sum=size
   else sum=$(sha256sum < "$P" | cut -c1-64); fi

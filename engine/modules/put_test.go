@@ -135,3 +135,47 @@ func TestFileSourceTrustsTheMemoOnlyForTheSameStamp(t *testing.T) {
 		t.Errorf("rewritten in place with size and mtime kept: sum %s, want the new content's", sum)
 	}
 }
+
+// Within one run too, a source rewritten in place between two tasks is read again, and a
+// checksum read while the file changed is not remembered for its new stamp.
+func TestFileSourceNoticesARewriteDuringTheRun(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "gen.txt")
+	os.WriteFile(p, []byte("value=1111"), 0o644)
+	memo := NewFileMemo()
+	sumOf := func() string {
+		t.Helper()
+		src, err := fileSource(p, memo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := src.checksum(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	first := sumOf()
+	st, _ := os.Stat(p)
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(p, []byte("value=2222"), 0o644)
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	want := sha256.Sum256([]byte("value=2222"))
+	if got := sumOf(); got == first || got != hex.EncodeToString(want[:]) {
+		t.Errorf("after a same-size, same-mtime rewrite: %s, want the new content's", got)
+	}
+
+	// The file changes while it is read: the checksum is used once, never remembered.
+	readSum = func(path string) (string, error) {
+		sum, err := hashFile(path)
+		time.Sleep(10 * time.Millisecond)
+		os.WriteFile(path, []byte("value=3333"), 0o644)
+		return sum, err
+	}
+	t.Cleanup(func() { readSum = hashFile })
+	memo = NewFileMemo()
+	os.WriteFile(p, []byte("value=4444"), 0o644)
+	sumOf()
+	if b, _ := memo.Marshal(); strings.Contains(string(b), p) {
+		t.Errorf("a checksum read while the file changed was remembered: %s", b)
+	}
+}
