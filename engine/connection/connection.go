@@ -8,6 +8,8 @@ package connection
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +35,7 @@ type Conn interface {
 	// WriteFile writes the content of r to path with the given mode, atomically: the data
 	// goes to a temporary file in the same directory, which is renamed over path only once
 	// it is complete, so a reader or a crash never sees half a file. The parent directory
-	// must exist. The temporary entry's name starts with StagePrefix.
+	// must exist. The temporary entry's name starts with StagePrefix and StageTag.
 	WriteFile(ctx context.Context, path string, r io.Reader, mode fs.FileMode) error
 
 	// Close ends the connection. Calls in flight fail.
@@ -49,6 +51,24 @@ type LoginUser interface {
 // StagePrefix starts the name of every temporary entry made beside a file being written, so
 // the leftovers of a process killed mid-write can be found by name.
 const StagePrefix = ".kplay-tmp-"
+
+// StageTag follows StagePrefix (with a '-' after it) in the names this process makes. It
+// tells one process's entries from another's, so that sweeping the leftovers of a killed
+// run never removes an upload another kplay is making into the same directory.
+var StageTag = newStageTag()
+
+func newStageTag() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// StageName is a new name for a temporary entry of this process.
+func StageName() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return StagePrefix + StageTag + "-" + hex.EncodeToString(b)
+}
 
 // Cmd is a command for Run, shaped like os/exec.Cmd.
 type Cmd struct {

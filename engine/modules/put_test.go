@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kplay-dev/kplay/engine/connection"
 	"github.com/kplay-dev/kplay/engine/connection/local"
 )
 
@@ -177,5 +179,32 @@ func TestFileSourceNoticesARewriteDuringTheRun(t *testing.T) {
 	sumOf()
 	if b, _ := memo.Marshal(); strings.Contains(string(b), p) {
 		t.Errorf("a checksum read while the file changed was remembered: %s", b)
+	}
+}
+
+// The sweep removes the entries of the runs it is given, and nothing else: not another
+// process's upload in flight, not a file that merely looks alike, nothing below the top.
+func TestSweepStagesCommandRemovesOnlyTheDeadRunsEntries(t *testing.T) {
+	dir := t.TempDir()
+	dead, alive := connection.StagePrefix+"deadbeef0001-", connection.StagePrefix+"a11ve0000002-"
+	for _, name := range []string{dead + "x", dead + "y", alive + "z", ".kplay-tmp", "keep"} {
+		os.MkdirAll(filepath.Join(dir, name), 0o700)
+		os.WriteFile(filepath.Join(dir, name, "data"), []byte("d"), 0o600)
+	}
+	os.MkdirAll(filepath.Join(dir, "sub", dead+"deep"), 0o700)
+	out, err := exec.Command("sh", "-c", SweepStagesCommand([]string{dir, filepath.Join(dir, "missing")}, []string{"deadbeef0001", "0000000000ff"})).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if got := strings.Join(left, " "); got != ".kplay-tmp "+alive+"z keep sub" {
+		t.Errorf("left %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub", dead+"deep")); err != nil {
+		t.Error("the sweep went below the directory")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"path"
 	"sort"
 	"strings"
@@ -146,11 +145,11 @@ func (t *Target) WriteFile(ctx context.Context, p string, r io.Reader, mode fs.F
 	if err := t.noteStage(path.Dir(p), true); err != nil {
 		return err
 	}
-	tmp := fmt.Sprintf("/tmp/%s%d", connection.StagePrefix, rand.Uint64())
+	tmp := path.Join("/tmp", connection.StageName())
 	if err := t.Conn.WriteFile(ctx, tmp, r, 0o600); err != nil {
 		return err
 	}
-	staged := path.Join(path.Dir(p), fmt.Sprintf("%s%d", connection.StagePrefix, rand.Uint64()))
+	staged := path.Join(path.Dir(p), connection.StageName())
 	cmd := fmt.Sprintf("cp -- %[1]s %[2]s && chmod %[4]o %[2]s && chown root:root %[2]s && mv -f -- %[2]s %[3]s; rc=$?; rm -f -- %[1]s %[2]s; exit $rc",
 		funcs.ShellQuote(tmp), funcs.ShellQuote(staged), funcs.ShellQuote(p), mode.Perm())
 	res, err := t.Run(ctx, cmd, nil)
@@ -173,15 +172,20 @@ func (t *Target) noteStage(dir string, root bool) error {
 	return nil
 }
 
-// SweepStagesCommand is a shell command that removes the staging entries a killed run left
-// in dirs. It only looks one level deep and only at names with connection.StagePrefix.
-func SweepStagesCommand(dirs []string) string {
+// SweepStagesCommand is a shell command that removes the staging entries that the
+// processes with the given stage tags (connection.StageTag) left in dirs. It only looks one
+// level deep, and never at another process's entries.
+func SweepStagesCommand(dirs, tags []string) string {
 	quoted := make([]string, len(dirs))
 	for i, d := range dirs {
 		quoted[i] = funcs.ShellQuote(d)
 	}
-	return "find " + strings.Join(quoted, " ") + " -mindepth 1 -maxdepth 1 -name '" + connection.StagePrefix +
-		"*' -exec rm -rf -- {} + 2>/dev/null; true"
+	names := make([]string, len(tags))
+	for i, tag := range tags {
+		names[i] = "-name " + funcs.ShellQuote(connection.StagePrefix+tag+"-*")
+	}
+	return "find " + strings.Join(quoted, " ") + " -mindepth 1 -maxdepth 1 \\( " + strings.Join(names, " -o ") +
+		" \\) -exec rm -rf -- {} + 2>/dev/null; true"
 }
 
 // exports renders env as shell assignments, names sorted so a command line is stable.

@@ -60,8 +60,10 @@ play "p" {
 
 	rg.opts.Check = false
 	rg.mustRun()
-	if len(swept) != 1 || !strings.HasPrefix(swept[0], "find /etc ") || !strings.Contains(swept[0], "-name '.kplay-tmp-*'") {
-		t.Fatalf("sweep commands %q, want one over /etc for .kplay-tmp-* entries", swept)
+	// The killed run was this process: its tag is the one to sweep, and no other.
+	if want := "-name '" + connection.StagePrefix + connection.StageTag + "-*'"; len(swept) != 1 ||
+		!strings.HasPrefix(swept[0], "find /etc ") || !strings.Contains(swept[0], want) || strings.Count(swept[0], "-name") != 1 {
+		t.Fatalf("sweep commands %q, want one over /etc for %s", swept, want)
 	}
 	// The check run's probe comes first; in the real run the sweep precedes the copy's probe.
 	if cmds := n1.Commands(); len(cmds) != 3 || !strings.HasPrefix(cmds[1], "find ") {
@@ -76,7 +78,7 @@ play "p" {
 
 	// A failed sweep keeps the record for the next run.
 	os.MkdirAll(filepath.Dir(record), 0o700)
-	os.WriteFile(record, []byte(`{"/etc":false}`), 0o600)
+	os.WriteFile(record, []byte(`{"/etc":{"root":false,"tags":["0123456789ab"]}}`), 0o600)
 	n1 = freshHost(rg, "n1")
 	n1.Handle(func(ctx context.Context, h *conntest.Host, c conntest.Command) (connection.Result, error) {
 		if strings.HasPrefix(c.Line, "find ") {

@@ -143,7 +143,7 @@ func (c *Conn) WriteFile(ctx context.Context, path string, r io.Reader, mode fs.
 		return err
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, connection.StagePrefix+"*")
+	tmp, err := os.CreateTemp(dir, connection.StagePrefix+connection.StageTag+"-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

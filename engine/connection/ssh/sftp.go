@@ -3,8 +3,6 @@ package ssh
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"io/fs"
@@ -126,9 +124,7 @@ func (c *Conn) WriteFile(ctx context.Context, name string, r io.Reader, mode fs.
 
 // makeStage creates the private staging directory in dir.
 func makeStage(sc *sftp.Client, dir string) (string, error) {
-	random := make([]byte, 8)
-	_, _ = rand.Read(random)
-	stage := path.Join(dir, connection.StagePrefix+hex.EncodeToString(random))
+	stage := path.Join(dir, connection.StageName())
 	if err := sc.Mkdir(stage); err != nil {
 		return "", err
 	}
