@@ -62,11 +62,15 @@ func (t *Target) WithBecome(b bool) *Target {
 
 func (t *Target) sudo() bool { return t.Become && t.User != "root" }
 
-// checkSudo asks the host once whether `sudo -n` works, so a password prompt or a missing
-// sudo is one clear error instead of a hung or failed command per task.
+// sudoProbe runs, through sudo, the shell every become command runs in.
+const sudoProbe = "sudo -n -- sh -c true"
+
+// checkSudo asks the host once whether `sudo -n` works for what become runs (sh -c), so a
+// password prompt, a sudoers entry that allows only some commands, or a missing sudo is
+// one clear error instead of a hung or failed command per task.
 func (t *Target) checkSudo(ctx context.Context) error {
 	t.sudoOnce.Do(func() {
-		res, err := t.Conn.Run(ctx, connection.Cmd{Command: "sudo -n true"})
+		res, err := t.Conn.Run(ctx, connection.Cmd{Command: sudoProbe})
 		switch {
 		case err != nil:
 			*t.sudoErr = err

@@ -118,7 +118,7 @@ play "p" {
 	rg.loginUser = map[string]string{"n1": "ops"}
 	rg.fleet.Host("n1").Handle(func(ctx context.Context, h *conntest.Host, c conntest.Command) (connection.Result, error) {
 		switch {
-		case c.Line == "sudo -n true":
+		case c.Line == "sudo -n -- sh -c true":
 			return connection.Result{}, nil
 		case strings.HasPrefix(c.Line, "sudo -n -- sh -c "):
 			return connection.Result{Stdout: []byte("hi\n")}, nil
@@ -126,7 +126,7 @@ play "p" {
 		return emulate(ctx, h, c)
 	})
 	rg.mustRun()
-	if got := strings.Join(rg.fleet.Host("n1").Commands(), "|"); got != "sudo -n true|sudo -n -- sh -c 'echo hi'" {
+	if got := strings.Join(rg.fleet.Host("n1").Commands(), "|"); got != "sudo -n -- sh -c true|sudo -n -- sh -c 'echo hi'" {
 		t.Errorf("n1, logged in as ops: commands %q, want the sudo probe and the command through sudo", got)
 	}
 	if got := strings.Join(rg.fleet.Host("n2").Commands(), "|"); got != "echo hi" {

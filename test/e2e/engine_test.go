@@ -275,11 +275,12 @@ play "demo service" {
 }
 
 // become through sudo, with the login users a site really has: one with NOPASSWD, one whose
-// sudo asks for a password, one on a host without sudo. The last two fail once, at their
-// first become task, with a message naming user and host, and nothing is left in /tmp.
+// sudo asks for a password, one allowed a few commands only, one on a host without sudo.
+// All but the first fail once, at their first become task, with a message naming user and
+// host, and nothing is left in /tmp.
 func TestEngineBecome(t *testing.T) {
 	requireLab(t)
-	for n, users := range map[string][]string{"n4": {"kpok", "kpask"}, "n5": {"kpnosudo"}} {
+	for n, users := range map[string][]string{"n4": {"kpok", "kpask", "kppart"}, "n5": {"kpnosudo"}} {
 		for _, u := range users {
 			on(t, n, fmt.Sprintf("id %[1]s >/dev/null 2>&1 || useradd -m -s /bin/sh %[1]s; "+
 				"install -d -o %[1]s -m 700 /home/%[1]s/.ssh; "+
@@ -287,12 +288,13 @@ func TestEngineBecome(t *testing.T) {
 		}
 	}
 	on(t, "n4", "echo 'kpok ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/kpok; "+
-		"echo 'kpask ALL=(ALL) ALL' > /etc/sudoers.d/kpask; chmod 440 /etc/sudoers.d/kp*; "+
+		"echo 'kpask ALL=(ALL) ALL' > /etc/sudoers.d/kpask; "+
+		"echo 'kppart ALL=(ALL) NOPASSWD: /usr/bin/true, /usr/bin/id' > /etc/sudoers.d/kppart; chmod 440 /etc/sudoers.d/kp*; "+
 		"echo kpask:not-the-password-kplay-has | chpasswd; rm -f /root/kplay-become-*")
 	on(t, "n5", "mv /usr/bin/sudo /usr/bin/sudo.kplay-off")
 	t.Cleanup(func() {
 		labCmd("lab/lab.sh", "exec", "n5", "mv /usr/bin/sudo.kplay-off /usr/bin/sudo")
-		labCmd("lab/lab.sh", "exec", "n4", "rm -f /etc/sudoers.d/kpok /etc/sudoers.d/kpask /root/kplay-become-*")
+		labCmd("lab/lab.sh", "exec", "n4", "rm -f /etc/sudoers.d/kpok /etc/sudoers.d/kpask /etc/sudoers.d/kppart /root/kplay-become-*")
 	})
 	s := fiveHosts(t, `
 host "ok4" {
@@ -303,6 +305,10 @@ host "ask4" {
   address = "10.77.0.14"
   user    = "kpask"
 }
+host "part4" {
+  address = "10.77.0.14"
+  user    = "kppart"
+}
 host "none5" {
   address = "10.77.0.15"
   user    = "kpnosudo"
@@ -310,7 +316,7 @@ host "none5" {
 `)
 	playbook := s.playbookFile(t, `
 play "become" {
-  hosts        = "ok4,ask4,none5"
+  hosts        = "ok4,ask4,part4,none5"
   gather_facts = false
   become       = true
   task "root file" {
@@ -343,6 +349,7 @@ play "become" {
 	}
 	for host, want := range map[string]string{
 		"ask4":  "become: kpask cannot run sudo without a password on ask4",
+		"part4": "become: kppart cannot run sudo without a password on part4",
 		"none5": "become: sudo is not installed on none5",
 	} {
 		first := res[host+"/root file"]
@@ -353,7 +360,7 @@ play "become" {
 			t.Errorf("%s went on after failing to become root: %v", host, results)
 		}
 	}
-	if out := on(t, "n4", "ls /root/kplay-become-ask4 2>/dev/null; ls -a /tmp | grep '^[.]kplay' || true"); out != "" {
+	if out := on(t, "n4", "ls /root/kplay-become-ask4 /root/kplay-become-part4 2>/dev/null; ls -a /tmp | grep '^[.]kplay' || true"); out != "" {
 		t.Errorf("a refused become left files on n4: %s", out)
 	}
 	if out := on(t, "n5", "ls -a /tmp | grep '^[.]kplay'; ls /root | grep kplay-become || true"); out != "" {
