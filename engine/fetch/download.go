@@ -64,6 +64,9 @@ func Download(ctx context.Context, req Request, check bool) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
+	if !check {
+		sweepAbandoned(req.Dest)
+	}
 	have, exists, err := fileDigest(req.Dest, want.algorithm)
 	if err != nil {
 		return Decision{}, fmt.Errorf("download %s: %w", src.Redacted(), err)
@@ -136,10 +139,11 @@ func parseSourceURL(raw string) (*url.URL, error) {
 
 func download(ctx context.Context, req Request, src *url.URL, want checksum) (err error) {
 	name := src.Redacted()
-	tmp, err := createTemp(req.Dest)
+	tmp, lock, err := createTemp(req.Dest)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", name, err)
 	}
+	defer lock.release()
 	defer func() {
 		if err != nil {
 			os.Remove(tmp)
@@ -167,16 +171,23 @@ func download(ctx context.Context, req Request, src *url.URL, want checksum) (er
 	return nil
 }
 
-func createTemp(dest string) (string, error) {
+// createTemp makes the file a download goes to, beside dest, held by this process.
+func createTemp(dest string) (string, *held, error) {
 	dir := filepath.Dir(dest)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".kplay-*")
+	f, err := os.CreateTemp(dir, tempPrefix(dest)+"*")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return f.Name(), f.Close()
+	f.Close()
+	h, err := hold(f.Name())
+	if err != nil {
+		os.Remove(f.Name())
+		return "", nil, err
+	}
+	return f.Name(), h, nil
 }
 
 // get runs go-getter for one file into tmp and translates its checksum error into ours.

@@ -19,10 +19,16 @@ func extract(ctx context.Context, req UnarchiveRequest, entries []entry, marker 
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".kplay-new-*")
+	tmp, err := os.MkdirTemp(parent, tempPrefix(base)+"new-*")
 	if err != nil {
 		return err
 	}
+	lock, err := hold(tmp)
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	defer lock.release()
 	err = writeEntries(ctx, req, entries, tmp)
 	if err == nil {
 		err = os.WriteFile(filepath.Join(tmp, markerName), marker, 0o644)
@@ -170,10 +176,16 @@ func replaceDir(tmp, dest string) error {
 	if _, err := os.Lstat(dest); errors.Is(err, fs.ErrNotExist) {
 		return os.Rename(tmp, dest)
 	}
-	trash, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".kplay-old-*")
+	trash, err := os.MkdirTemp(filepath.Dir(dest), tempPrefix(dest)+"old-*")
 	if err != nil {
 		return err
 	}
+	lock, err := hold(trash)
+	if err != nil {
+		os.Remove(trash)
+		return err
+	}
+	defer lock.release()
 	old := filepath.Join(trash, "previous")
 	if err := os.Rename(dest, old); err != nil {
 		os.Remove(trash)

@@ -52,6 +52,9 @@ func Unarchive(ctx context.Context, req UnarchiveRequest, check bool) (Decision,
 	if err != nil {
 		return Decision{}, err
 	}
+	if !check {
+		sweepAbandoned(req.Dest)
+	}
 	d, marker, err := decideUnarchive(req, check)
 	if err != nil || !d.Changed {
 		return d, err
