@@ -58,3 +58,29 @@ func TestVerifiedFilesAreRemembered(t *testing.T) {
 		t.Fatalf("--flush-cache: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// --diff of a file too large to show says whether it is new or changed.
+func TestDiffOfALargeFileSaysNewOrChanged(t *testing.T) {
+	dir := t.TempDir()
+	src, dest := filepath.Join(dir, "big.src"), filepath.Join(dir, "big")
+	os.WriteFile(src, make([]byte, 300<<10), 0o644)
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(`play "p" {
+  hosts        = "deploy"
+  gather_facts = false
+  task "big" {
+    copy {
+      src  = "`+src+`"
+      dest = "`+dest+`"
+    }
+  }
+}
+`), 0o644)
+	if r := runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl", "--check", "--diff"); !strings.Contains(r.stdout, "new file (307200 bytes, too large to show)") {
+		t.Errorf("absent destination:\n%s%s", r.stdout, r.stderr)
+	}
+	os.WriteFile(dest, []byte("old"), 0o644)
+	if r := runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl", "--check", "--diff"); !strings.Contains(r.stdout, "content differs (307200 bytes, too large to show)") {
+		t.Errorf("existing destination:\n%s%s", r.stdout, r.stderr)
+	}
+}

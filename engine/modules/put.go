@@ -266,6 +266,9 @@ func fileDiff(ctx context.Context, c *Call, path string, exists bool, src *sourc
 	d := Diff{Path: path}
 	if src.size > maxDiff {
 		d.Note = fmt.Sprintf("content differs (%d bytes, too large to show)", src.size)
+		if !exists {
+			d.Note = fmt.Sprintf("new file (%d bytes, too large to show)", src.size)
+		}
 		return d
 	}
 	after := src.data
