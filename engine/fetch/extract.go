@@ -30,8 +30,12 @@ func extract(ctx context.Context, req UnarchiveRequest, entries []entry, marker 
 	}
 	defer lock.release()
 	err = writeEntries(ctx, req, entries, tmp)
+	var list string
 	if err == nil {
-		err = os.WriteFile(filepath.Join(tmp, markerName), marker, 0o644)
+		list, err = manifest(tmp)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, markerName), append(marker, list...), 0o644)
 	}
 	if err == nil {
 		err = os.Chmod(tmp, 0o755)

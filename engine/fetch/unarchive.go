@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 const (
@@ -34,8 +35,10 @@ type UnarchiveRequest struct {
 	MaxFiles int
 }
 
-// Unarchive makes req.Dest hold the content of req.Src. It records the archive's sha256 and
-// the strip count in a marker file inside Dest and does nothing while both are unchanged.
+// Unarchive makes req.Dest hold the content of req.Src. It records the archive's sha256, the
+// strip count and a manifest of what it unpacked in a marker file inside Dest, and does
+// nothing while all three are unchanged: a file deleted, added or modified in Dest since
+// makes it unpack again.
 //
 // The archive is checked in full before anything is written (see scan for what is refused),
 // then extracted into a temporary directory beside Dest that replaces Dest only once it is
@@ -113,8 +116,15 @@ func decideUnarchive(req UnarchiveRequest, check bool) (Decision, []byte, error)
 		return Decision{}, nil, fmt.Errorf("unarchive %s: %w", req.Src, err)
 	case have == nil:
 		return Decision{Changed: true, Reason: "not extracted yet"}, want, nil
-	case string(have) != string(want):
+	case !strings.HasPrefix(string(have), string(want)):
 		return Decision{Changed: true, Reason: "archive or strip_components changed"}, want, nil
+	}
+	now, err := manifest(req.Dest)
+	if err != nil {
+		return Decision{}, nil, fmt.Errorf("unarchive %s: %w", req.Src, err)
+	}
+	if now != strings.TrimPrefix(string(have), string(want)) {
+		return Decision{Changed: true, Reason: "its content changed since it was unpacked"}, want, nil
 	}
 	return Decision{}, want, nil
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // member is one archive entry built by a test. typ is a tar type flag; zip archives use
@@ -122,6 +123,10 @@ func tree(t *testing.T, root string) string {
 			line += " -> " + target
 		case info.Mode().IsRegular():
 			data, _ := os.ReadFile(p)
+			if rel == markerName {
+				// Its manifest holds change times; the header says what was unpacked.
+				data = data[:len(data)-len(strings.SplitAfterN(string(data), "\n", 3)[2])]
+			}
 			line += " " + string(data)
 		}
 		lines = append(lines, line)
@@ -368,5 +373,41 @@ func TestUnarchiveMissingSource(t *testing.T) {
 	}
 	if _, err := os.Stat(req.Dest); err == nil {
 		t.Error("destination created")
+	}
+}
+
+// A file deleted, tampered with (even with its size and time put back) or added in the
+// unpacked directory makes the next run unpack it again; an untouched one does not.
+func TestUnarchiveRepairsDrift(t *testing.T) {
+	archives, stage := t.TempDir(), t.TempDir()
+	src := writeTar(t, filepath.Join(archives, "k.tar.gz"), true,
+		file("bin/a", "aaaa"), file("bin/b", "bbbb"))
+	req := UnarchiveRequest{Src: src, Dest: filepath.Join(stage, "k")}
+	unarchive(t, req, false)
+	want := tree(t, req.Dest)
+	if d := unarchive(t, req, false); d.Changed {
+		t.Fatalf("untouched directory unpacked again: %+v", d)
+	}
+	b := filepath.Join(req.Dest, "bin/b")
+	for name, drift := range map[string]func(){
+		"deleted": func() { os.Remove(filepath.Join(req.Dest, "bin/a")) },
+		"tampered in place": func() {
+			st, _ := os.Stat(b)
+			time.Sleep(10 * time.Millisecond)
+			os.WriteFile(b, []byte("EVIL"), 0o644)
+			os.Chtimes(b, st.ModTime(), st.ModTime())
+		},
+		"added": func() { os.WriteFile(filepath.Join(req.Dest, "bin/extra"), nil, 0o644) },
+	} {
+		drift()
+		if d := unarchive(t, req, true); !d.Changed {
+			t.Errorf("%s: check mode saw nothing to do", name)
+		}
+		if d := unarchive(t, req, false); !d.Changed || d.Reason != "its content changed since it was unpacked" {
+			t.Errorf("%s: %+v", name, d)
+		}
+		if got := tree(t, req.Dest); got != want {
+			t.Errorf("%s: not repaired:\n%s", name, got)
+		}
 	}
 }
