@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -39,7 +40,28 @@ func (downloadModule) Spec() *config.ModuleSpec {
 		{Name: "sha512", Type: cty.String, Doc: "Expected sha512 in hex, for files upstream pins only that way."},
 		{Name: "dest", Type: cty.String, AbsPath: true, Required: true, Doc: "File to create on the deploy host."},
 		{Name: "mode", Type: cty.String, Doc: "Octal mode; default \"0644\"."},
-	}, Validate: func(t *config.Task) hcl.Diagnostics { return validateMode(t, "mode") }}
+	}, Validate: validateDownload}
+}
+
+// validateDownload checks what is literal: the mode, and each checksum's length and digits,
+// so a mistyped pin stops the run before any host is touched rather than at its task.
+func validateDownload(t *config.Task) hcl.Diagnostics {
+	diags := validateMode(t, "mode")
+	for name, length := range map[string]int{"sha256": 64, "sha512": 128} {
+		at := t.Args[name]
+		if at == nil || len(at.Expr.Variables()) > 0 {
+			continue
+		}
+		var s string
+		if d := config.DecodeLiteral(at, &s); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		if _, err := hex.DecodeString(s); err != nil || len(s) != length {
+			diags = append(diags, argError(t, name, fmt.Sprintf("%q is not a %s checksum: want %d hexadecimal digits.", s, name, length))...)
+		}
+	}
+	return diags
 }
 
 func (downloadModule) Run(ctx context.Context, c *Call) (*Result, error) {
