@@ -28,6 +28,9 @@ const (
 	StatusUnreachable Status = "unreachable"
 	// StatusIgnored is a failure the task's ignore_errors forgave.
 	StatusIgnored Status = "ignored"
+	// StatusInterrupted is a task that Ctrl-C cut short on the host: neither failed nor
+	// done, and not counted in the recap, which names the host as interrupted instead.
+	StatusInterrupted Status = "interrupted"
 )
 
 // PlayStart opens a play.

@@ -107,6 +107,7 @@ func (h *Human) result(r HostResult) {
 	paint := map[Status]func(...any) string{
 		StatusOK: h.green, StatusChanged: h.yellow, StatusSkipped: h.cyan,
 		StatusFailed: h.red, StatusUnreachable: h.red, StatusIgnored: h.cyan,
+		StatusInterrupted: h.yellow,
 	}[r.Status]
 	target := "[" + r.Host
 	if r.Delegate != "" && r.Delegate != r.Host {

@@ -824,6 +824,47 @@ play "p" {
 	if _, ran := rg.sink.results("after")["n1"]; ran {
 		t.Error("a task after the interruption ran")
 	}
+	// Cut short is not failed: scripts counting failures must not count a Ctrl-C.
+	if w := rg.sink.results("wait")["n1"]; w.Status != output.StatusInterrupted {
+		t.Errorf("the task cut short reports %q, want interrupted", w.Status)
+	}
+	if c := res.Recap.Counts["n1"]; c.Failed != 0 || c.Unreachable != 0 {
+		t.Errorf("an interrupted task counted as %+v", c)
+	}
+}
+
+// A task that finished before Ctrl-C keeps its outcome, and the recap does not say the
+// host was in the middle of it.
+func TestInterruptAfterATaskFinished(t *testing.T) {
+	rg := newRig(t, map[string]string{"hosts.hcl": threeHosts, "site.hcl": `
+play "p" {
+  hosts        = "n1"
+  gather_facts = false
+  task "quick" {
+    shell { cmd = "finish then cancel" }
+  }
+  task "after" {
+    shell { cmd = "echo never" }
+  }
+}
+`})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rg.ctx = ctx
+	rg.fleet.Host("n1").Handle(func(ctx context.Context, h *conntest.Host, c conntest.Command) (connection.Result, error) {
+		if c.Line == "finish then cancel" {
+			cancel()
+			return connection.Result{Stdout: []byte("done\n")}, nil
+		}
+		return emulate(ctx, h, c)
+	})
+	res := rg.mustRun()
+	if q := rg.sink.results("quick")["n1"]; q.Status != output.StatusChanged {
+		t.Errorf("the finished task reports %q", q.Status)
+	}
+	if !res.Recap.Interrupted || len(res.Recap.InFlight) != 0 {
+		t.Errorf("recap: interrupted %v, in flight %v; want interrupted with nothing in flight", res.Recap.Interrupted, res.Recap.InFlight)
+	}
 }
 
 // A path computed at run time is checked too: a relative one would land in the login

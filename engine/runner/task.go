@@ -95,7 +95,7 @@ func (r *Runner) runOnHost(ctx context.Context, p *config.Play, t *config.Task, 
 	start := time.Now()
 	outs := r.evaluateAndRun(ctx, p, t, h, st)
 	if ctx.Err() != nil {
-		st.interrupted = t.FullName()
+		interrupted(t, st, outs)
 	}
 	settle(t, st, outs)
 	status := aggregate(outs)
@@ -419,7 +419,7 @@ func failure(err error) outcome {
 func aggregate(outs []outcome) output.Status {
 	rank := map[output.Status]int{
 		output.StatusSkipped: 0, output.StatusOK: 1, output.StatusChanged: 2,
-		output.StatusIgnored: 3, output.StatusFailed: 4, output.StatusUnreachable: 5,
+		output.StatusIgnored: 3, output.StatusInterrupted: 4, output.StatusFailed: 5, output.StatusUnreachable: 6,
 	}
 	best := output.StatusSkipped
 	for _, o := range outs {
@@ -450,6 +450,18 @@ func diagError(diags hcl.Diagnostics) error {
 
 // settle applies what an outcome means for the host, whichever step of the task it came
 // from: an unreachable host and a failed one leave the run, unless the task ignores errors.
+// interrupted marks the outcomes a cancelled run cut short as interrupted, not failed, and
+// the host as in the middle of t; a task that finished before the cancellation keeps its
+// outcome.
+func interrupted(t *config.Task, st *hostState, outs []outcome) {
+	for i := range outs {
+		if s := outs[i].status; s == output.StatusFailed || s == output.StatusUnreachable {
+			outs[i].status = output.StatusInterrupted
+			st.interrupted = t.FullName()
+		}
+	}
+}
+
 func settle(t *config.Task, st *hostState, outs []outcome) {
 	for i := range outs {
 		switch outs[i].status {
