@@ -10,10 +10,12 @@ import (
 	"syscall"
 )
 
-// manifest lists what is under root, the marker excepted: each entry's path, size, mode
-// and change time. The marker keeps the manifest of what was unpacked, so a later run sees a
-// file deleted, added or modified in the directory (a modification moves the change time,
-// which no tool can set back) and unpacks the archive again.
+// manifest lists the files and links under root, the marker excepted: each one's path,
+// size, mode and change time, a line each. The marker keeps the manifest of what was
+// unpacked, so a later run sees an unpacked file deleted or modified (a modification moves
+// the change time, which no tool can set back) and unpacks the archive again. Directories
+// are not listed, and files added later do not count: a role may build in an unpacked
+// source tree (nginx-lb does), which adds files and so changes its directories' times.
 func manifest(root string) (string, error) {
 	var lines []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -21,8 +23,8 @@ func manifest(root string) (string, error) {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		if rel == "." || rel == markerName {
-			return nil // the root's own times move when it is renamed into place
+		if d.IsDir() || rel == markerName {
+			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -37,4 +39,18 @@ func manifest(root string) (string, error) {
 	})
 	sort.Strings(lines)
 	return strings.Join(lines, "\n"), err
+}
+
+// unchanged reports whether every entry of the manifest was is still as listed in now.
+func unchanged(was, now string) bool {
+	have := map[string]bool{}
+	for _, line := range strings.Split(now, "\n") {
+		have[line] = true
+	}
+	for _, line := range strings.Split(was, "\n") {
+		if line != "" && !have[line] {
+			return false
+		}
+	}
+	return true
 }

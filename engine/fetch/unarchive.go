@@ -36,9 +36,9 @@ type UnarchiveRequest struct {
 }
 
 // Unarchive makes req.Dest hold the content of req.Src. It records the archive's sha256, the
-// strip count and a manifest of what it unpacked in a marker file inside Dest, and does
-// nothing while all three are unchanged: a file deleted, added or modified in Dest since
-// makes it unpack again.
+// strip count and a manifest of the files it unpacked in a marker file inside Dest, and does
+// nothing while all three are unchanged: an unpacked file deleted or modified since makes
+// it unpack again (files added to Dest do not).
 //
 // The archive is checked in full before anything is written (see scan for what is refused),
 // then extracted into a temporary directory beside Dest that replaces Dest only once it is
@@ -123,7 +123,7 @@ func decideUnarchive(req UnarchiveRequest, check bool) (Decision, []byte, error)
 	if err != nil {
 		return Decision{}, nil, fmt.Errorf("unarchive %s: %w", req.Src, err)
 	}
-	if now != strings.TrimPrefix(string(have), string(want)) {
+	if !unchanged(strings.TrimPrefix(string(have), string(want)), now) {
 		return Decision{Changed: true, Reason: "its content changed since it was unpacked"}, want, nil
 	}
 	return Decision{}, want, nil

@@ -376,8 +376,9 @@ func TestUnarchiveMissingSource(t *testing.T) {
 	}
 }
 
-// A file deleted, tampered with (even with its size and time put back) or added in the
-// unpacked directory makes the next run unpack it again; an untouched one does not.
+// A file deleted or tampered with (even with its size and time put back) in the unpacked
+// directory makes the next run unpack it again; an untouched one, or one with files added
+// (a build in an unpacked source tree), does not.
 func TestUnarchiveRepairsDrift(t *testing.T) {
 	archives, stage := t.TempDir(), t.TempDir()
 	src := writeTar(t, filepath.Join(archives, "k.tar.gz"), true,
@@ -397,7 +398,6 @@ func TestUnarchiveRepairsDrift(t *testing.T) {
 			os.WriteFile(b, []byte("EVIL"), 0o644)
 			os.Chtimes(b, st.ModTime(), st.ModTime())
 		},
-		"added": func() { os.WriteFile(filepath.Join(req.Dest, "bin/extra"), nil, 0o644) },
 	} {
 		drift()
 		if d := unarchive(t, req, true); !d.Changed {
@@ -409,5 +409,11 @@ func TestUnarchiveRepairsDrift(t *testing.T) {
 		if got := tree(t, req.Dest); got != want {
 			t.Errorf("%s: not repaired:\n%s", name, got)
 		}
+	}
+	os.MkdirAll(filepath.Join(req.Dest, "objs"), 0o755)
+	os.WriteFile(filepath.Join(req.Dest, "objs/built"), []byte("x"), 0o755)
+	os.WriteFile(filepath.Join(req.Dest, "bin/Makefile"), []byte("x"), 0o644)
+	if d := unarchive(t, req, false); d.Changed {
+		t.Errorf("files added to the directory unpacked it again: %+v", d)
 	}
 }
