@@ -18,6 +18,7 @@ import (
 	"crypto/ed25519"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -277,6 +278,18 @@ func (r result) crashed() bool {
 // the user's ~/.ssh is read.
 func runKplay(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return runKplayWith(t, dir, runOpts{}, args...)
+}
+
+// runOpts changes how runKplayWith starts the binary.
+type runOpts struct {
+	home  string    // HOME, for a test that writes ~/.ssh/config; a new directory if empty
+	stdin io.Reader // standard input; /dev/null if nil
+}
+
+// runKplayWith runs the binary as runKplay does, with the HOME and stdin of o.
+func runKplayWith(t *testing.T, dir string, o runOpts, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(kplayBin, args...)
 	cmd.Dir = dir
 	var env []string
@@ -285,7 +298,11 @@ func runKplay(t *testing.T, dir string, args ...string) result {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "NO_COLOR=1", "HOME="+t.TempDir())
+	if o.home == "" {
+		o.home = t.TempDir()
+	}
+	cmd.Env = append(env, "NO_COLOR=1", "HOME="+o.home)
+	cmd.Stdin = o.stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -296,6 +313,19 @@ func runKplay(t *testing.T, dir string, args ...string) result {
 		t.Fatalf("running kplay: %v", err)
 	}
 	return res
+}
+
+// deployOnly is an inventory of the deploy host alone, reached without SSH.
+const deployOnly = "host \"deploy\" {\n  connection = \"local\"\n}\n"
+
+// writeLocalPlay writes deployOnly to dir/hosts.hcl and, to dir/name, one play on the
+// deploy host without facts that holds tasks (HCL task blocks).
+func writeLocalPlay(t *testing.T, dir, name, tasks string) {
+	t.Helper()
+	writeTree(t, dir, map[string]string{
+		"hosts.hcl": deployOnly,
+		name:        "play \"p\" {\n  hosts        = \"deploy\"\n  gather_facts = false\n" + tasks + "}\n",
+	})
 }
 
 // caseDir copies the case at src to a temp dir, pointing hosts.hcl at a new listener.

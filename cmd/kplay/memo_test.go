@@ -14,18 +14,13 @@ import (
 func TestVerifiedFilesAreRemembered(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(`play "p" {
-  hosts        = "deploy"
-  gather_facts = false
-  task "file" {
+	writeLocalPlay(t, dir, "site.hcl", `  task "file" {
     copy {
       content = "aaaa"
       dest    = "`+out+`"
     }
   }
-}
-`), 0o644)
+`)
 	run := func(want string) {
 		t.Helper()
 		r := runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl")
@@ -64,18 +59,13 @@ func TestDiffOfALargeFileSaysNewOrChanged(t *testing.T) {
 	dir := t.TempDir()
 	src, dest := filepath.Join(dir, "big.src"), filepath.Join(dir, "big")
 	os.WriteFile(src, make([]byte, 300<<10), 0o644)
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(`play "p" {
-  hosts        = "deploy"
-  gather_facts = false
-  task "big" {
+	writeLocalPlay(t, dir, "site.hcl", `  task "big" {
     copy {
       src  = "`+src+`"
       dest = "`+dest+`"
     }
   }
-}
-`), 0o644)
+`)
 	if r := runKplay(t, dir, "run", "site.hcl", "-i", "hosts.hcl", "--check", "--diff"); !strings.Contains(r.stdout, "new file (307200 bytes, too large to show)") {
 		t.Errorf("absent destination:\n%s%s", r.stdout, r.stderr)
 	}

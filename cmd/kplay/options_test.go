@@ -11,7 +11,7 @@ import (
 // Bad command-line options exit 5 with a message naming the option, before any host.
 func TestBadOptions(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte(deployOnly), 0o644)
 	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte("play \"p\" {\n  hosts = \"all\"\n  task \"t\" {\n    debug { msg = \"hi\" }\n  }\n}\n"), 0o644)
 	for _, tc := range []struct {
 		args []string
@@ -73,7 +73,7 @@ func TestListTasks(t *testing.T) {
 // validate --json has terraform validate -json's shape and exits 4 when invalid.
 func TestValidateJSON(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte(deployOnly), 0o644)
 	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte("play \"p\" {\n  hosts = \"all\"\n  gather_fact = true\n}\n"), 0o644)
 	r := runKplay(t, dir, "validate", "site.hcl", "-i", "hosts.hcl", "--json")
 	var res struct {
@@ -106,7 +106,7 @@ func TestValidateJSON(t *testing.T) {
 // kplay facts gathers a host's facts, caches them, and shows the cache while it is fresh.
 func TestFactsCommand(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte(deployOnly), 0o644)
 	var rep struct {
 		Host, Source string
 		Facts        struct {

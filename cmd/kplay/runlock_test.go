@@ -18,23 +18,14 @@ import (
 func TestSecondRunOnStateDirIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "second-ran")
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "slow.hcl"), []byte(`play "p" {
-  hosts        = "deploy"
-  gather_facts = false
-  task "hold" {
+	writeLocalPlay(t, dir, "slow.hcl", `  task "hold" {
     shell { cmd = "echo started; sleep 30" }
   }
-}
-`), 0o644)
-	os.WriteFile(filepath.Join(dir, "quick.hcl"), []byte(`play "p" {
-  hosts        = "deploy"
-  gather_facts = false
-  task "touch" {
+`)
+	writeLocalPlay(t, dir, "quick.hcl", `  task "touch" {
     shell { cmd = "touch `+marker+`" }
   }
-}
-`), 0o644)
+`)
 	first := exec.Command(kplayBin, "run", "slow.hcl", "-i", "hosts.hcl", "-v")
 	first.Dir = dir
 	first.Env = append(os.Environ(), "NO_COLOR=1")
@@ -82,15 +73,10 @@ func TestSecondRunOnStateDirIsRefused(t *testing.T) {
 func TestLocalCommandDiesWithKplay(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(`play "p" {
-  hosts        = "deploy"
-  gather_facts = false
-  task "hold" {
+	writeLocalPlay(t, dir, "site.hcl", `  task "hold" {
     shell { cmd = "echo $$ > `+pidFile+`; exec sleep 300" }
   }
-}
-`), 0o644)
+`)
 	run := exec.Command(kplayBin, "run", "site.hcl", "-i", "hosts.hcl")
 	run.Dir = dir
 	if err := run.Start(); err != nil {

@@ -1,35 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kplay-dev/kplay/engine/connection/ssh/sshtest"
 )
-
-// runKplayHome runs kplay as runKplay does, but with HOME at home, so the test decides
-// what ~/.ssh/config holds.
-func runKplayHome(t *testing.T, dir, home string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(kplayBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+home, "SSH_AUTH_SOCK=")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		res.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running kplay: %v", err)
-	}
-	return res
-}
 
 const echoSite = `play "p" {
   hosts        = "node"
@@ -71,7 +50,7 @@ host "node" {}
 `, srv.KnownHosts)), 0o644)
 	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(echoSite), 0o644)
 
-	r := runKplayHome(t, dir, home, "run", "site.hcl", "-i", "hosts.hcl", "-v")
+	r := runKplayWith(t, dir, runOpts{home: home}, "run", "site.hcl", "-i", "hosts.hcl", "-v")
 	if r.code != 0 || !strings.Contains(r.stdout, "reached through ssh config") {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -80,11 +59,11 @@ host "node" {}
 	if want := fmt.Sprintf("at %s port %d as %s", srv.Host, srv.Port, srv.User); !strings.Contains(r.stdout, want) {
 		t.Errorf("host.* does not say %q:\n%s", want, r.stdout)
 	}
-	r = runKplayHome(t, dir, home, "inventory", "list", "-i", "hosts.hcl")
+	r = runKplayWith(t, dir, runOpts{home: home}, "inventory", "list", "-i", "hosts.hcl")
 	if !strings.Contains(r.stdout, srv.Host) {
 		t.Errorf("inventory list does not show the address from the file:\n%s%s", r.stdout, r.stderr)
 	}
-	r = runKplayHome(t, dir, home, "facts", "node", "-i", "hosts.hcl")
+	r = runKplayWith(t, dir, runOpts{home: home}, "facts", "node", "-i", "hosts.hcl")
 	if r.code != 0 || !strings.Contains(r.stdout, `"source": "gathered"`) {
 		t.Fatalf("facts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -96,7 +75,7 @@ host "node" {}
 }
 host "node" {}
 `, srv.KnownHosts)), 0o644)
-	if r := runKplayHome(t, dir, home, "run", "site.hcl", "-i", "hosts.hcl"); r.code != 3 ||
+	if r := runKplayWith(t, dir, runOpts{home: home}, "run", "site.hcl", "-i", "hosts.hcl"); r.code != 3 ||
 		!strings.Contains(r.stdout+r.stderr, "127.0.0.1:1") {
 		t.Errorf("with port = 1 in the inventory: exit %d, want 3 dialing port 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -106,7 +85,7 @@ host "node" {}
 	os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte("Host node\n  Match exec \"true\"\n"), 0o600)
 	want := filepath.Join(home, ".ssh", "config") + ":2:"
 	for _, args := range [][]string{{"run", "site.hcl", "-i", "hosts.hcl"}, {"validate", "site.hcl", "-i", "hosts.hcl"}} {
-		if r := runKplayHome(t, dir, home, args...); r.code != 4 || !strings.Contains(r.stderr, want) ||
+		if r := runKplayWith(t, dir, runOpts{home: home}, args...); r.code != 4 || !strings.Contains(r.stderr, want) ||
 			!strings.Contains(r.stderr, "Unusable OpenSSH client configuration") {
 			t.Errorf("%s with a bad ssh config: exit %d, want 4 naming %s\n%s%s", args[0], r.code, want, r.stdout, r.stderr)
 		}

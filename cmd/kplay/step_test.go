@@ -12,43 +12,22 @@ import (
 	"testing"
 )
 
-// runKplayWithInput runs the binary as runKplay does, with stdin read from input.
-func runKplayWithInput(t *testing.T, dir, input string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(kplayBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+t.TempDir(), "SSH_AUTH_SOCK=")
-	cmd.Stdin = strings.NewReader(input)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		res.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running kplay: %v", err)
-	}
-	return res
-}
-
 // stepProject is a play of four debug tasks on the deploy host.
 func stepProject(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	site := "play \"p\" {\n  hosts = \"all\"\n  gather_facts = false\n"
+	var tasks string
 	for _, name := range []string{"first", "second", "third", "fourth"} {
-		site += "  task \"" + name + "\" {\n    debug { msg = \"ran " + name + "\" }\n  }\n"
+		tasks += "  task \"" + name + "\" {\n    debug { msg = \"ran " + name + "\" }\n  }\n"
 	}
-	site += "}\n"
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(site+"\n"), 0o644)
+	writeLocalPlay(t, dir, "site.hcl", tasks)
 	return dir
 }
 
 // --step with answers piped on stdin: n skips, y runs, c runs this task and the rest unasked.
 func TestStepPipedAnswers(t *testing.T) {
 	dir := stepProject(t)
-	r := runKplayWithInput(t, dir, "n\ny\nc\n", "run", "site.hcl", "-i", "hosts.hcl", "--step")
+	r := runKplayWith(t, dir, runOpts{stdin: strings.NewReader("n\ny\nc\n")}, "run", "site.hcl", "-i", "hosts.hcl", "--step")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -70,7 +49,7 @@ func TestStepPipedAnswers(t *testing.T) {
 // Under --output json the questions go to stderr and stdout stays JSON lines.
 func TestStepJSONKeepsStdoutJSON(t *testing.T) {
 	dir := stepProject(t)
-	r := runKplayWithInput(t, dir, "y\nn\nn\nn\n", "run", "site.hcl", "-i", "hosts.hcl", "--step", "-o", "json")
+	r := runKplayWith(t, dir, runOpts{stdin: strings.NewReader("y\nn\nn\nn\n")}, "run", "site.hcl", "-i", "hosts.hcl", "--step", "-o", "json")
 	if r.code != 0 || strings.Count(r.stderr, "Perform task:") != 4 {
 		t.Fatalf("exit %d, want 0 and four questions on stderr\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -99,7 +78,7 @@ func TestStepJSONKeepsStdoutJSON(t *testing.T) {
 // answer at all (/dev/null) is a bad option (exit 5) before anything runs.
 func TestStepWithoutAnswers(t *testing.T) {
 	dir := stepProject(t)
-	r := runKplayWithInput(t, dir, "y\n", "run", "site.hcl", "-i", "hosts.hcl", "--step")
+	r := runKplayWith(t, dir, runOpts{stdin: strings.NewReader("y\n")}, "run", "site.hcl", "-i", "hosts.hcl", "--step")
 	if r.code != 99 || !strings.Contains(r.stdout, "ran first") || strings.Contains(r.stdout, "ran second") ||
 		!strings.Contains(r.stdout, `no answer about task "second"`) {
 		t.Errorf("answers ran out: exit %d, want 99 after the first task\n%s%s", r.code, r.stdout, r.stderr)
@@ -114,7 +93,7 @@ func TestStepWithoutAnswers(t *testing.T) {
 // are; --flush-cache gathers them again.
 func TestVerboseFactsSource(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte("host \"deploy\" {\n  connection = \"local\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hosts.hcl"), []byte(deployOnly), 0o644)
 	os.WriteFile(filepath.Join(dir, "site.hcl"), []byte("play \"p\" {\n  hosts = \"all\"\n  task \"t\" {\n    debug { msg = facts.kernel }\n  }\n}\n"), 0o644)
 	run := func(args ...string) string {
 		t.Helper()
