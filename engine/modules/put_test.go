@@ -17,15 +17,35 @@ import (
 	"github.com/kplay-dev/kplay/engine/connection/local"
 )
 
-// Hosts uploading one file at the same time share one reading of it, and a changed file
-// is read again.
-func TestFileSourceHashesOncePerVersion(t *testing.T) {
+// countReads makes readSum count the files it reads, for the rest of the test.
+func countReads(t *testing.T) *atomic.Int64 {
 	var reads atomic.Int64
 	readSum = func(p string) (string, error) {
 		reads.Add(1)
 		return hashFile(p)
 	}
 	t.Cleanup(func() { readSum = hashFile })
+	return &reads
+}
+
+// sourceSum is the checksum fileSource gives for the deploy-host file p, with memo.
+func sourceSum(t *testing.T, p string, memo *FileMemo) string {
+	t.Helper()
+	src, err := fileSource(p, memo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := src.checksum(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// Hosts uploading one file at the same time share one reading of it, and a changed file
+// is read again.
+func TestFileSourceHashesOncePerVersion(t *testing.T) {
+	reads := countReads(t)
 
 	p := filepath.Join(t.TempDir(), "kube-apiserver")
 	data := []byte("pretend this is 120 MB")
@@ -61,11 +81,7 @@ func TestFileSourceHashesOncePerVersion(t *testing.T) {
 
 	os.WriteFile(p, []byte("a new version"), 0o755)
 	os.Chtimes(p, time.Now(), time.Now().Add(time.Minute))
-	src, err := fileSource(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _ := src.checksum(context.Background())
+	sum := sourceSum(t, p, nil)
 	if want := sha256.Sum256([]byte("a new version")); sum != hex.EncodeToString(want[:]) || reads.Load() != 2 {
 		t.Errorf("after a change: sum %s, %d reads", sum, reads.Load())
 	}
@@ -96,35 +112,18 @@ func TestProbeHashesOnlyWhenSizesMatch(t *testing.T) {
 // A deploy-host file whose stamp matches the memo is not read at all; rewritten in place
 // with its size and modification time put back, its change time differs, and it is read.
 func TestFileSourceTrustsTheMemoOnlyForTheSameStamp(t *testing.T) {
-	var reads atomic.Int64
-	readSum = func(p string) (string, error) {
-		reads.Add(1)
-		return hashFile(p)
-	}
-	t.Cleanup(func() { readSum = hashFile })
+	reads := countReads(t)
 	p := filepath.Join(t.TempDir(), "etcd")
 	os.WriteFile(p, []byte("version 1"), 0o755)
 	memo := NewFileMemo()
-	checksum := func() string {
-		t.Helper()
-		src, err := fileSource(p, memo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := src.checksum(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sum
-	}
-	first := checksum()
+	first := sourceSum(t, p, memo)
 	b, dirty := memo.Marshal()
 	if !dirty || !strings.Contains(string(b), first) {
 		t.Fatalf("the checksum read was not recorded: %s", b)
 	}
 	hashCache.Clear() // as a new process would start
 	memo = LoadFileMemo(b)
-	if sum := checksum(); sum != first || reads.Load() != 1 {
+	if sum := sourceSum(t, p, memo); sum != first || reads.Load() != 1 {
 		t.Errorf("with a matching stamp: sum %s after %d reads, want the memo's without reading", sum, reads.Load())
 	}
 
@@ -133,7 +132,7 @@ func TestFileSourceTrustsTheMemoOnlyForTheSameStamp(t *testing.T) {
 	os.WriteFile(p, []byte("version 2"), 0o755)
 	os.Chtimes(p, st.ModTime(), st.ModTime())
 	want := sha256.Sum256([]byte("version 2"))
-	if sum := checksum(); sum != hex.EncodeToString(want[:]) {
+	if sum := sourceSum(t, p, memo); sum != hex.EncodeToString(want[:]) {
 		t.Errorf("rewritten in place with size and mtime kept: sum %s, want the new content's", sum)
 	}
 }
@@ -144,25 +143,13 @@ func TestFileSourceNoticesARewriteDuringTheRun(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "gen.txt")
 	os.WriteFile(p, []byte("value=1111"), 0o644)
 	memo := NewFileMemo()
-	sumOf := func() string {
-		t.Helper()
-		src, err := fileSource(p, memo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := src.checksum(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sum
-	}
-	first := sumOf()
+	first := sourceSum(t, p, memo)
 	st, _ := os.Stat(p)
 	time.Sleep(10 * time.Millisecond)
 	os.WriteFile(p, []byte("value=2222"), 0o644)
 	os.Chtimes(p, st.ModTime(), st.ModTime())
 	want := sha256.Sum256([]byte("value=2222"))
-	if got := sumOf(); got == first || got != hex.EncodeToString(want[:]) {
+	if got := sourceSum(t, p, memo); got == first || got != hex.EncodeToString(want[:]) {
 		t.Errorf("after a same-size, same-mtime rewrite: %s, want the new content's", got)
 	}
 
@@ -176,7 +163,7 @@ func TestFileSourceNoticesARewriteDuringTheRun(t *testing.T) {
 	t.Cleanup(func() { readSum = hashFile })
 	memo = NewFileMemo()
 	os.WriteFile(p, []byte("value=4444"), 0o644)
-	sumOf()
+	sourceSum(t, p, memo)
 	if b, _ := memo.Marshal(); strings.Contains(string(b), p) {
 		t.Errorf("a checksum read while the file changed was remembered: %s", b)
 	}
