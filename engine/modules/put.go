@@ -145,17 +145,18 @@ type remoteState struct {
 	sum, mode, owner, grp, stamp string
 }
 
-// The stamp is size, modification and change times and inode; with STAMP given and matching, the
-// checksum is not computed ("memo"), nor when the size is not the SIZE wanted ("size").
+// The stamp is size, modification and change times and inode; with STAMP given and
+// matching, the checksum is not computed ("memo"), nor when the size is not the SIZE wanted
+// ("size"). One stat and no dirname: the probe runs for every copy on every host and run.
 const probeScript = `if [ -f "$P" ]; then
-  s=$(stat -c '%s:%.9Y:%.9Z:%i' "$P")
-  if [ -n "$STAMP" ] && [ "$s" = "$STAMP" ]; then sum=memo
-  elif [ "${s%%:*}" != "$SIZE" ]; then sum=size
+  set -- $(stat -c '%s:%.9Y:%.9Z:%i %a %U %G' "$P")
+  if [ -n "$STAMP" ] && [ "$1" = "$STAMP" ]; then sum=memo
+  elif [ "${1%%:*}" != "$SIZE" ]; then sum=size
   else sum=$(sha256sum < "$P" | cut -c1-64); fi
-  echo "exists $sum $(stat -c '%a %U %G' "$P") $s"
+  echo "exists $sum $2 $3 $4 $1"
 elif [ -e "$P" ]; then echo "notfile"
 else echo "absent"; fi
-[ -d "$(dirname -- "$P")" ] && echo dirok
+d=${P%/*}; [ -d "${d:-/}" ] && echo dirok
 `
 
 func probe(ctx context.Context, t *Target, path string, size int64) (*remoteState, error) {
