@@ -16,7 +16,7 @@ import (
 func sshResolver(inv *inventory.Inventory, base ssh.Config) func() (*ssh.Resolver, error) {
 	d := inv.Defaults
 	return sync.OnceValues(func() (*ssh.Resolver, error) {
-		sc, err := ssh.LoadSSHConfig(d.SshConfig)
+		sc, err := loadSSHConfig(d.SshConfig)
 		if err != nil {
 			return nil, err
 		}
@@ -26,6 +26,17 @@ func sshResolver(inv *inventory.Inventory, base ssh.Config) func() (*ssh.Resolve
 			JumpDefaults: inventorySettings(d.Explicit(), "", d.User, d.Port, d.KeyFiles),
 		}, nil
 	})
+}
+
+// sshConfigs holds the OpenSSH client configurations this process has read, by path: loading
+// the inventory applies the file, and dialing its hosts later resolves through it again.
+var sshConfigs sync.Map // path → func() (*ssh.SSHConfig, error)
+
+func loadSSHConfig(path string) (*ssh.SSHConfig, error) {
+	load, _ := sshConfigs.LoadOrStore(path, sync.OnceValues(func() (*ssh.SSHConfig, error) {
+		return ssh.LoadSSHConfig(path)
+	}))
+	return load.(func() (*ssh.SSHConfig, error))()
 }
 
 // inventorySettings keeps the settings the inventory wrote, leaving the others zero for
